@@ -1,0 +1,117 @@
+"""The CLI as later issues and checks use it: enhance, info, exit codes and messages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ultrais_core.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_dark_jpeg(path: Path, width: int, height: int) -> Path:
+    rng = np.random.default_rng(0)
+    pixels = (rng.random((height, width, 3)) * 30).astype(np.uint8)
+    Image.fromarray(pixels).save(path, quality=90)
+    return path
+
+
+def test_enhance_one_jpeg_to_png_at_x4(tmp_path: Path, weights_dir: Path) -> None:
+    """The foundation issue's example: a 640x480 JPEG becomes a 2560x1920 PNG."""
+    source = write_dark_jpeg(tmp_path / "photo.jpg", 640, 480)
+    out = tmp_path / "out.png"
+    code = main(
+        [
+            "enhance",
+            str(source),
+            "-o",
+            str(out),
+            "--scale",
+            "4",
+            "--weights",
+            str(weights_dir / "ultrais_x4.safetensors"),
+            "--tile",
+            "256",
+        ]
+    )
+    assert code == 0
+    with Image.open(out) as result:
+        assert result.size == (2560, 1920)
+        assert result.format == "PNG"
+
+
+def test_several_inputs_go_to_a_folder_and_a_bad_one_does_not_stop_the_rest(
+    tmp_path: Path, weights_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = [write_dark_jpeg(tmp_path / f"p{i}.jpg", 40, 30) for i in range(2)]
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    out = tmp_path / "results"
+    code = main(
+        [
+            "enhance",
+            str(good[0]),
+            str(broken),
+            str(good[1]),
+            "-o",
+            str(out),
+            "--scale",
+            "2",
+            "--weights",
+            str(weights_dir),
+        ]
+    )
+    assert code != 0
+    assert sorted(p.name for p in out.iterdir()) == ["p0_ultrais_x2.png", "p1_ultrais_x2.png"]
+    errors = capsys.readouterr().err
+    failed_lines = [line for line in errors.splitlines() if line.startswith("failed:")]
+    assert len(failed_lines) == 1 and "broken.jpg" in failed_lines[0]
+
+
+def test_existing_output_is_not_overwritten_without_asking(
+    tmp_path: Path, weights_dir: Path
+) -> None:
+    source = write_dark_jpeg(tmp_path / "photo.jpg", 32, 32)
+    out = tmp_path / "out.png"
+    out.write_bytes(b"keep me")
+    code = main(
+        ["enhance", str(source), "-o", str(out), "--scale", "1", "--weights", str(weights_dir)]
+    )
+    assert code != 0
+    assert out.read_bytes() == b"keep me"
+
+
+def test_missing_default_weights_are_reported_clearly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_dark_jpeg(tmp_path / "photo.jpg", 32, 32)
+    code = main(
+        [
+            "enhance",
+            str(source),
+            "-o",
+            str(tmp_path / "o.png"),
+            "--weights",
+            str(tmp_path / "empty"),
+        ]
+    )
+    assert code != 0
+    assert "weights file not found" in capsys.readouterr().err
+
+
+def test_main_py_info_runs_as_a_program() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "info"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "UltraIS" in result.stdout and "torch" in result.stdout and "x2" in result.stdout

@@ -1,0 +1,207 @@
+"""The tiled engine: exact tiling, OOM back-off, progress, cancel, alpha and grayscale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ultrais_core.engine import Engine, run_tiled, run_with_backoff, upscale_alpha
+from ultrais_core.errors import Cancelled, OutOfMemoryError, UltraISError, WeightsError
+from ultrais_core.model import DualStreamNet, config_for
+from ultrais_core.weights import save_weights
+
+CPU = torch.device("cpu")
+CONTEXT = torch.zeros(1, 7)
+
+
+def sharp_test_image(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A dark photo with hard edges and a bright lamp crossing every tile border."""
+    rng = np.random.default_rng(seed)
+    image = np.full((height, width, 3), 0.03, dtype=np.float32)
+    image[height // 5 : 3 * height // 4, width // 6 : 4 * width // 5] = (0.25, 0.12, 0.05)
+    image[:, width // 2 - 3 : width // 2 + 3] = 0.95  # vertical lamp post
+    image[height // 2 - 2 : height // 2 + 2, :] = (0.1, 0.3, 0.6)
+    image += rng.normal(0, 0.01, image.shape).astype(np.float32)
+    return np.clip(image, 0, 1)
+
+
+def nearest_model(scale: int):  # a test double
+    calls: list[tuple[int, int]] = []
+
+    def forward(batch: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        calls.append(tuple(batch.shape[-2:]))
+        return F.interpolate(batch, scale_factor=scale, mode="nearest") if scale > 1 else batch
+
+    forward.calls = calls  # type: ignore[attr-defined]
+    return forward
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_identity_like_model_gives_the_input_back_exactly(scale: int) -> None:
+    image = sharp_test_image(150, 230)
+    out = run_tiled(
+        nearest_model(scale),
+        image,
+        scale=scale,
+        tile=64,
+        overlap=32,
+        align=16,
+        context=CONTEXT,
+        device=CPU,
+    )
+    expected = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize(("preset", "scale"), [("small", 2), ("small", 4)])
+def test_tiled_equals_untiled_within_one_level(tmp_path: Path, preset: str, scale: int) -> None:
+    """Random weights, hard edges across tile borders: tiles must agree with the whole photo."""
+    torch.manual_seed(0)
+    path = save_weights(DualStreamNet(config_for(preset, scale)), tmp_path / "w.safetensors")
+    image = sharp_test_image(200, 330)
+    whole = Engine(path, device="cpu", tile=1024).enhance(image, scale)
+    tiled_engine = Engine(path, device="cpu", tile=128)
+    tiled = tiled_engine.enhance(image, scale)
+    assert tiled.shape == whole.shape == (200 * scale, 330 * scale, 3)
+    assert np.abs(tiled - whole).max() < 1 / 255
+
+
+def test_progress_reports_every_tile_in_order(weights_dir: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    Engine(weights_dir, device="cpu", tile=32, overlap=16).enhance(
+        sharp_test_image(70, 90), 2, progress=lambda done, total: seen.append((done, total))
+    )
+    total = seen[-1][1]
+    assert total > 1
+    assert seen == [(i, total) for i in range(1, total + 1)]
+
+
+def test_cancel_stops_between_tiles() -> None:
+    model = nearest_model(1)
+    done: list[int] = []
+    with pytest.raises(Cancelled):
+        run_tiled(
+            model,
+            sharp_test_image(128, 128),
+            scale=1,
+            tile=32,
+            overlap=0,
+            align=16,
+            context=CONTEXT,
+            device=CPU,
+            progress=lambda d, t: done.append(d),
+            cancel=lambda: len(done) >= 2,
+        )
+    assert len(model.calls) == 2
+
+
+def test_out_of_memory_halves_the_tile_and_finishes() -> None:
+    """A fake model that runs out of memory above 80 x 80 pixels."""
+    inner = nearest_model(2)
+
+    def fragile(batch: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        if batch.shape[-1] * batch.shape[-2] > 80 * 80:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return inner(batch, context)
+
+    runs = []
+    image = sharp_test_image(96, 96)
+    out = run_with_backoff(
+        fragile,
+        image,
+        scale=2,
+        tile=256,
+        overlap=16,
+        align=16,
+        context=CONTEXT,
+        device=CPU,
+        on_run=runs.append,
+    )
+    assert runs[0].tile == 64 and runs[0].retries == 2
+    np.testing.assert_allclose(out, np.repeat(np.repeat(image, 2, 0), 2, 1), atol=1e-6)
+
+
+def test_out_of_memory_at_the_floor_raises_a_readable_error() -> None:
+    def always_oom(batch: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    with pytest.raises(OutOfMemoryError, match=r"out of memory.*tiles"):
+        run_with_backoff(
+            always_oom,
+            sharp_test_image(64, 64),
+            scale=1,
+            tile=512,
+            overlap=0,
+            align=16,
+            context=CONTEXT,
+            device=CPU,
+        )
+
+
+def test_other_errors_are_not_mistaken_for_out_of_memory() -> None:
+    def broken(batch: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError, match="a bug"):
+        run_with_backoff(
+            broken,
+            sharp_test_image(32, 32),
+            scale=1,
+            tile=64,
+            overlap=0,
+            align=16,
+            context=CONTEXT,
+            device=CPU,
+        )
+
+
+def test_alpha_is_upscaled_separately_and_reattached(weights_dir: Path) -> None:
+    rgba = np.concatenate([sharp_test_image(40, 50), np.zeros((40, 50, 1), np.float32)], axis=2)
+    rgba[10:30, 10:40, 3] = 1.0
+    out = Engine(weights_dir, device="cpu").enhance(rgba, 2)
+    assert out.shape == (80, 100, 4)
+    np.testing.assert_allclose(out[..., 3], upscale_alpha(rgba[..., 3], 2))
+    assert out[40, 50, 3] > 0.99 and out[2, 2, 3] < 0.01
+
+
+def test_grayscale_goes_through_as_rgb_and_comes_back_gray(weights_dir: Path) -> None:
+    gray = sharp_test_image(30, 45)[..., 0]
+    out = Engine(weights_dir, device="cpu").enhance(gray, 4)
+    assert out.shape == (120, 180)
+    assert out.dtype == np.float32
+
+
+def test_output_is_in_range_and_float32(weights_dir: Path) -> None:
+    out = Engine(weights_dir, device="cpu").enhance(sharp_test_image(33, 47), 1)
+    assert out.dtype == np.float32 and out.shape == (33, 47, 3)
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_missing_weights_say_how_to_get_them(tmp_path: Path) -> None:
+    engine = Engine(tmp_path, device="cpu")
+    with pytest.raises(WeightsError, match=r"ultrais_x2\.safetensors.*not found.*train"):
+        engine.enhance(sharp_test_image(16, 16), 2)
+
+
+def test_a_file_of_another_scale_is_refused(weights_dir: Path) -> None:
+    engine = Engine(weights_dir / "ultrais_x2.safetensors", device="cpu")
+    with pytest.raises(WeightsError, match="x2 network, x4 was asked"):
+        engine.enhance(sharp_test_image(16, 16), 4)
+
+
+def test_bad_requests_are_refused_clearly(weights_dir: Path) -> None:
+    engine = Engine(weights_dir, device="cpu")
+    with pytest.raises(UltraISError, match="scale"):
+        engine.enhance(sharp_test_image(16, 16), 3)
+    with pytest.raises(UltraISError, match="shape"):
+        engine.enhance(np.zeros((4, 4, 2), np.float32), 2)
+    with pytest.raises(UltraISError, match="precision"):
+        Engine(weights_dir, device="cpu", precision="fp8")
+    if not torch.cuda.is_available():
+        with pytest.raises(UltraISError, match="CUDA"):
+            Engine(weights_dir, device="cuda")

@@ -1,0 +1,181 @@
+"""One test per block of the DS network: shapes, gradients, odd sizes, frozen extractor."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ultrais_core.model import DSConfig, DualStreamNet, config_for, count_parameters
+from ultrais_core.model.attention import ISDM, ModulationUnit, WindowedChannelCrossAttention
+from ultrais_core.model.guidance import (
+    CONTEXT_FEATURES,
+    gaussian_kernel1d,
+    illumination_guidance,
+    photo_context,
+)
+from ultrais_core.model.layers import GatedFeedForward, LayerNorm2d, LocalBlock
+from ultrais_core.model.rsmu import RSMU
+from ultrais_core.model.semantic import SemanticExtractor
+
+
+def assert_all_parameters_have_gradients(module: torch.nn.Module) -> None:
+    missing = [
+        name
+        for name, p in module.named_parameters()
+        if p.requires_grad and (p.grad is None or not torch.any(p.grad != 0))
+    ]
+    assert not missing, f"no gradient reached: {missing}"
+
+
+def test_layernorm_normalises_each_pixel_over_channels() -> None:
+    x = torch.randn(2, 6, 5, 7) * 3 + 2
+    y = LayerNorm2d(6)(x)
+    assert y.shape == x.shape
+    assert torch.allclose(y.mean(dim=1), torch.zeros(2, 5, 7), atol=1e-5)
+    assert torch.allclose(y.var(dim=1, unbiased=False), torch.ones(2, 5, 7), atol=1e-3)
+
+
+@pytest.mark.parametrize("block", [GatedFeedForward(12), LocalBlock(12)])
+def test_local_blocks_keep_shape_and_train(block: torch.nn.Module) -> None:
+    x = torch.randn(2, 12, 9, 13)
+    y = block(x)
+    assert y.shape == x.shape
+    y.square().mean().backward()
+    assert_all_parameters_have_gradients(block)
+
+
+@pytest.mark.parametrize("size", [(16, 16), (13, 29), (7, 5), (33, 8)])
+def test_windowed_attention_on_odd_and_non_square_sizes(size: tuple[int, int]) -> None:
+    attention = WindowedChannelCrossAttention(channels=8, context_channels=6, heads=2, window=8)
+    x = torch.randn(2, 8, *size, requires_grad=True)
+    context = torch.randn(2, 6, *size)
+    y = attention(x, context)
+    assert y.shape == x.shape
+    y.square().mean().backward()
+    assert_all_parameters_have_gradients(attention)
+
+
+def test_windowed_attention_is_local_to_its_window() -> None:
+    """Changing the context in one window must not change the output of another: that is what
+    makes tiles agree with the whole photo."""
+    torch.manual_seed(0)
+    attention = WindowedChannelCrossAttention(channels=8, context_channels=8, heads=2, window=8)
+    x = torch.randn(1, 8, 16, 32)
+    context = torch.randn(1, 8, 16, 32)
+    changed = context.clone()
+    changed[..., 24:] += 5.0  # the last window column only
+    with torch.no_grad():
+        a, b = attention(x, context), attention(x, changed)
+    # The depthwise conv spreads the change one pixel left of the window; beyond, nothing.
+    assert torch.equal(a[..., :15], b[..., :15])
+    assert not torch.allclose(a[..., 24:], b[..., 24:])
+
+
+def test_windowed_attention_rejects_heads_that_do_not_divide_channels() -> None:
+    with pytest.raises(ValueError, match="divisible"):
+        WindowedChannelCrossAttention(channels=10, context_channels=4, heads=3, window=8)
+
+
+def test_modulation_unit_and_isdm_shapes_and_gradients() -> None:
+    unit = ModulationUnit(channels=8, context_channels=4, heads=2, window=4)
+    isdm = ISDM(channels=8, illumination_channels=4, semantic_channels=6, heads=2, window=4)
+    r, i, s = torch.randn(1, 8, 10, 6), torch.randn(1, 4, 10, 6), torch.randn(1, 6, 10, 6)
+    assert unit(r, i).shape == r.shape
+    out = isdm(r, i, s)
+    assert out.shape == r.shape
+    out.square().mean().backward()
+    assert_all_parameters_have_gradients(isdm)
+
+
+@pytest.mark.parametrize("scale", [1, 2, 4])
+@pytest.mark.parametrize("size", [(8, 8), (9, 14), (5, 3)])
+def test_rsmu_gives_exactly_scale_times_the_size(scale: int, size: tuple[int, int]) -> None:
+    upsampler = RSMU(in_channels=6, out_channels=4, scale=scale)
+    x = torch.randn(2, 6, *size)
+    y = upsampler(x)
+    assert y.shape == (2, 4, size[0] * scale, size[1] * scale)
+    y.square().mean().backward()
+    assert_all_parameters_have_gradients(upsampler)
+
+
+def test_rsmu_rejects_other_scales() -> None:
+    with pytest.raises(ValueError, match="scale"):
+        RSMU(in_channels=4, out_channels=4, scale=3)
+
+
+def test_illumination_guidance_is_a_smoothed_channel_maximum() -> None:
+    x = torch.zeros(1, 3, 21, 21)
+    x[0, 2, 10, 10] = 1.0  # a single blue point
+    guidance = illumination_guidance(x, gaussian_kernel1d(2.0))
+    assert guidance.shape == (1, 1, 21, 21)
+    assert guidance[0, 0, 10, 10] == guidance.max()
+    assert 0 < guidance[0, 0, 10, 10] < 1  # spread out by the blur
+    assert torch.isclose(guidance.sum(), torch.tensor(1.0), atol=1e-4)
+
+
+def test_photo_context_tracks_exposure_and_colour() -> None:
+    dark = torch.full((1, 3, 40, 60), 0.02)
+    bright = torch.full((1, 3, 40, 60), 0.5)
+    warm = bright * torch.tensor([1.0, 0.8, 0.5]).view(1, 3, 1, 1)
+    c_dark, c_bright, c_warm = (photo_context(t) for t in (dark, bright, warm))
+    assert c_dark.shape == (1, CONTEXT_FEATURES)
+    assert c_dark[0, 0] < c_bright[0, 0]  # log mean luminance
+    assert c_warm[0, 5] > 0 > c_warm[0, 6]  # R/G above 1, B/G below 1
+
+
+def test_semantic_extractor_is_frozen_and_gets_no_gradient(tiny_config: dict) -> None:
+    model = DualStreamNet(scale=2, **tiny_config)
+    model.train()
+    assert not model.semantic.training
+    out = model(torch.rand(1, 3, 20, 20) * 0.2)
+    out.mean().backward()
+    for name, p in model.semantic.named_parameters():
+        assert not p.requires_grad and p.grad is None, name
+
+
+def test_semantic_extractor_features_per_level() -> None:
+    extractor = SemanticExtractor(widths=(4, 8, 12))
+    features = extractor(torch.rand(1, 3, 16, 24))
+    assert [tuple(f.shape) for f in features] == [(1, 4, 16, 24), (1, 8, 8, 12), (1, 12, 4, 6)]
+
+
+@pytest.mark.parametrize("scale", [1, 2, 4])
+@pytest.mark.parametrize("size", [(20, 20), (17, 43)])
+def test_network_output_size_and_every_trainable_parameter_learns(
+    scale: int, size: tuple[int, int], tiny_config: dict
+) -> None:
+    torch.manual_seed(0)
+    model = DualStreamNet(scale=scale, **tiny_config)
+    x = torch.rand(2, 3, *size) * 0.2
+    out, illumination = model.forward_with_illumination(x)
+    assert out.shape == (2, 3, size[0] * scale, size[1] * scale)
+    assert illumination.shape == (2, 1, *size)
+    assert torch.all(illumination >= model.config.min_illumination)
+    assert torch.all(illumination <= 1)
+    out.square().mean().backward()
+    assert_all_parameters_have_gradients(model)
+
+
+def test_presets_build_and_large_is_larger() -> None:
+    small = DualStreamNet(config_for("small", 2))
+    large = DualStreamNet(config_for("large", 2))
+    assert count_parameters(large) > 2 * count_parameters(small)
+    assert small.size_multiple == 64
+
+
+def test_config_validation_names_the_problem() -> None:
+    with pytest.raises(ValueError, match="one entry per level"):
+        DSConfig(widths=(8, 16), heads=(1,))
+    with pytest.raises(ValueError, match="scale"):
+        DSConfig(scale=3)
+    with pytest.raises(TypeError):
+        DualStreamNet(DSConfig(), scale=2)
+
+
+def test_dark_input_is_brightened_by_the_retinex_division(tiny_config: dict) -> None:
+    """Before any training, the guidance prior alone must lift a dark photo's exposure."""
+    model = DualStreamNet(scale=1, **tiny_config).eval()
+    x = torch.rand(1, 3, 32, 32) * 0.05
+    with torch.no_grad():
+        _, reflection, _ = model.decompose(x, photo_context(x))
+    assert reflection.mean() > 5 * x.mean()

@@ -1,0 +1,247 @@
+"""Command-line interface: `python main.py SUBCOMMAND ...`.
+
+Each subcommand is a small function that parses nothing itself; heavy modules (torch, training)
+are imported inside them so `python main.py --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ultrais_core import __version__
+from ultrais_core.errors import UltraISError
+
+DATA_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ultrais",
+        description="Illuminate and super-resolve ultra-dark photos. Without a subcommand, "
+        "`python main.py` starts the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"UltraIS {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    enhance = commands.add_parser("enhance", help="enhance photos")
+    enhance.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
+    enhance.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        help="output file for one input, output folder for several",
+    )
+    enhance.add_argument("--scale", type=int, choices=(1, 2, 4), default=2)
+    enhance.add_argument("--tile", type=int, default=None, help="tile side in input pixels")
+    enhance.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    enhance.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto")
+    enhance.add_argument("--weights", type=Path, default=None, help="weights file or folder")
+    enhance.add_argument(
+        "--format",
+        choices=("png", "jpg", "tif", "webp"),
+        default="png",
+        help="format of outputs written into a folder",
+    )
+    enhance.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    enhance.set_defaults(handler=run_enhance)
+
+    info = commands.add_parser("info", help="versions, devices and weights found")
+    info.set_defaults(handler=run_info)
+
+    train = commands.add_parser("train", help="train a network")
+    train.add_argument("--scale", type=int, choices=(1, 2, 4), required=True)
+    train.add_argument("--config", choices=("small", "large"), default="small")
+    train.add_argument("--steps", type=int, required=True)
+    train.add_argument("--out", type=Path, required=True, help="weights file to write")
+    train.add_argument("--resume", type=Path, default=None, help="checkpoint to resume from")
+    train.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="weights of another scale to start from (shared layers only)",
+    )
+    train.add_argument("--data", type=Path, default=DATA_ROOT, help="data root or packed .npz")
+    train.add_argument("--batch", type=int, default=8)
+    train.add_argument("--crop", type=int, default=96, help="low-resolution crop side")
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    train.add_argument(
+        "--semantic", type=Path, default=None, help="pre-trained semantic extractor (.safetensors)"
+    )
+    train.add_argument("--minutes", type=float, default=None, help="stop after this long")
+    train.add_argument("--seed", type=int, default=0)
+    train.set_defaults(handler=run_train)
+
+    semantic = commands.add_parser(
+        "pretrain-semantic", help="pre-train the frozen semantic extractor (auto-encoder)"
+    )
+    semantic.add_argument("--out", type=Path, required=True)
+    semantic.add_argument("--steps", type=int, default=600)
+    semantic.add_argument("--config", choices=("small", "large"), default="small")
+    semantic.add_argument("--data", type=Path, default=DATA_ROOT)
+    semantic.set_defaults(handler=run_pretrain_semantic)
+
+    evaluate = commands.add_parser("evaluate", help="compare the model with baselines")
+    evaluate.add_argument(
+        "--pairs",
+        type=Path,
+        default=None,
+        help="folder with high/ (and low/); default: the validation split",
+    )
+    evaluate.add_argument("--scale", type=int, choices=(1, 2, 4), required=True)
+    evaluate.add_argument("--weights", type=Path, default=None)
+    evaluate.add_argument("--json", type=Path, default=None)
+    evaluate.add_argument("--data", type=Path, default=DATA_ROOT)
+    evaluate.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    evaluate.add_argument("--limit", type=int, default=None, help="evaluate the first N pairs")
+    evaluate.set_defaults(handler=run_evaluate)
+    return parser
+
+
+def output_path_for(source: Path, output: Path, *, several: bool, scale: int, fmt: str) -> Path:
+    """Where an input's result goes: OUT itself for one input (unless it is a folder)."""
+    if several or output.is_dir():
+        return output / f"{source.stem}_ultrais_x{scale}.{fmt}"
+    return output
+
+
+def run_enhance(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ultrais_core.engine import Engine
+    from ultrais_core.imageio import read_image, write_image
+
+    several = len(args.inputs) > 1
+    if several:
+        args.output.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = Engine(args.weights, device=args.device, precision=args.precision, tile=args.tile)
+    except UltraISError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    failures = 0
+    for source in args.inputs:
+        target = output_path_for(
+            source, args.output, several=several, scale=args.scale, fmt=args.format
+        )
+        try:
+            loaded = read_image(source)
+            with tqdm(desc=source.name, unit="tile", file=sys.stderr, leave=False) as bar:
+
+                def progress(done: int, total: int, bar: tqdm = bar) -> None:
+                    bar.total = total
+                    bar.n = done
+                    bar.refresh()
+
+                result = engine.enhance(loaded.pixels, args.scale, progress=progress)
+            bit_depth = (
+                16
+                if loaded.bit_depth == 16 and target.suffix.lower() in (".png", ".tif", ".tiff")
+                else 8
+            )
+            write_image(
+                target, result, source=loaded, bit_depth=bit_depth, overwrite=args.overwrite
+            )
+            print(f"{source} -> {target} ({result.shape[1]}x{result.shape[0]})", file=sys.stderr)
+        except UltraISError as error:
+            failures += 1
+            print(f"failed: {source}: {error}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    import platform
+
+    import numpy
+    import torch
+
+    from ultrais_core.engine import DEFAULT_WEIGHTS_DIR, SCALES, default_weights_path
+    from ultrais_core.weights import load_weights
+
+    print(f"UltraIS {__version__}")
+    print(
+        f"python {platform.python_version()}, torch {torch.__version__}, numpy {numpy.__version__}"
+    )
+    print(
+        "devices: cpu"
+        + (
+            "".join(
+                f", cuda:{i} {torch.cuda.get_device_name(i)}"
+                for i in range(torch.cuda.device_count())
+            )
+            if torch.cuda.is_available()
+            else ""
+        )
+        + (", mps" if torch.backends.mps.is_available() else "")
+    )
+    print(f"weights folder: {DEFAULT_WEIGHTS_DIR}")
+    for scale in SCALES:
+        path = default_weights_path(scale)
+        try:
+            _, descriptor = load_weights(path)
+            print(f"  x{scale}: {path.name}, {descriptor.parameters:,} parameters")
+        except UltraISError as error:
+            print(f"  x{scale}: {error}")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ultrais_core.training.train import TrainOptions, train
+
+    options = TrainOptions(
+        scale=args.scale,
+        config=args.config,
+        steps=args.steps,
+        out=args.out,
+        resume=args.resume,
+        init=args.init,
+        data=args.data,
+        batch=args.batch,
+        crop=args.crop,
+        lr=args.lr,
+        device=args.device,
+        semantic=args.semantic,
+        minutes=args.minutes,
+        seed=args.seed,
+    )
+    train(options)
+    return 0
+
+
+def run_pretrain_semantic(args: argparse.Namespace) -> int:
+    from ultrais_core.model import config_for
+    from ultrais_core.training.semantic_pretrain import pretrain_semantic
+
+    widths = config_for(args.config, 2).semantic_widths
+    loss = pretrain_semantic(args.out, widths=widths, steps=args.steps, data=args.data)
+    print(f"wrote {args.out} (reconstruction L1 {loss:.4f})")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from ultrais_core.training.evaluate_cli import evaluate_command
+
+    return evaluate_command(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.handler(args))
+    except UltraISError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

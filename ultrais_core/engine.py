@@ -1,0 +1,361 @@
+"""The inference engine: one object, shared by the CLI and the GUI, that owns the device, the
+precision and the weights, and enhances an RGB float32 [0,1] array tile by tile.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from ultrais_core.errors import Cancelled, OutOfMemoryError, UltraISError, WeightsError
+from ultrais_core.model.guidance import photo_context
+from ultrais_core.tiling import plan_tiles, tile_weights
+from ultrais_core.weights import ModelDescriptor, load_weights
+
+log = logging.getLogger(__name__)
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+DEFAULT_WEIGHTS_DIR = RESOURCES / "weights"
+SCALES = (1, 2, 4)
+MIN_TILE = 64
+CONTEXT_SIDE = 256
+
+ProgressCallback = Callable[[int, int], None]
+CancelCheck = Callable[[], bool]
+TileModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def default_weights_path(scale: int, folder: Path = DEFAULT_WEIGHTS_DIR) -> Path:
+    return folder / f"ultrais_x{scale}.safetensors"
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """CUDA, then Apple MPS, then CPU; an explicit request that cannot be met is an error."""
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise UltraISError("CUDA was requested but no CUDA GPU is available to torch")
+    if requested == "mps" and not torch.backends.mps.is_available():
+        raise UltraISError("MPS was requested but Apple's Metal backend is not available")
+    if requested not in ("cpu", "cuda", "mps"):
+        raise UltraISError(f"unknown device {requested!r}: use auto, cpu, cuda or mps")
+    return torch.device(requested)
+
+
+def pick_dtype(device: torch.device, requested: str = "auto") -> torch.dtype:
+    """fp32 on the CPU; bf16 (else fp16) autocast on CUDA, where the blocks keep their
+    normalisations and softmax in fp32."""
+    choices = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+    if requested != "auto":
+        if requested not in choices:
+            raise UltraISError(f"unknown precision {requested!r}: use auto, fp32, fp16 or bf16")
+        if device.type == "cpu" and requested != "fp32":
+            raise UltraISError("half precision is only offered on a GPU")
+        return choices[requested]
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+@dataclass(frozen=True)
+class TiledRun:
+    """How a job was run: for logs, the GUI's status and the benchmarks."""
+
+    tile: int
+    retries: int
+
+
+def run_tiled(
+    model: TileModel,
+    image: np.ndarray,
+    *,
+    scale: int,
+    tile: int,
+    overlap: int,
+    align: int,
+    context: torch.Tensor,
+    device: torch.device,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+) -> np.ndarray:
+    """Run `model` over an H x W x 3 float32 image tile by tile and blend the outputs.
+
+    The image is padded to a multiple of `align` first so every tile (and the untiled case) sees
+    the same aligned grid; the output is cropped back to scale * (H, W).
+    """
+    height, width = image.shape[:2]
+    pad_h, pad_w = -height % align, -width % align
+    padded = np.pad(
+        image,
+        ((0, pad_h), (0, pad_w), (0, 0)),
+        mode="reflect" if (pad_h < height and pad_w < width) else "edge",
+    )
+    full_h, full_w = padded.shape[:2]
+    tiles = plan_tiles(full_h, full_w, tile=tile, overlap=overlap, align=align)
+    output = np.zeros((full_h * scale, full_w * scale, 3), dtype=np.float32)
+    total_weight = np.zeros((full_h * scale, full_w * scale, 1), dtype=np.float32)
+    for index, t in enumerate(tiles):
+        if cancel is not None and cancel():
+            raise Cancelled("cancelled")
+        patch = torch.from_numpy(np.ascontiguousarray(padded[t.y0 : t.y1, t.x0 : t.x1]))
+        batch = patch.permute(2, 0, 1).unsqueeze(0).to(device)
+        result = model(batch, context)
+        result = result[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+        weights = tile_weights(t, full_h, full_w, overlap, scale)[..., None]
+        rows = slice(t.y0 * scale, t.y1 * scale)
+        cols = slice(t.x0 * scale, t.x1 * scale)
+        output[rows, cols] += result * weights
+        total_weight[rows, cols] += weights
+        if progress is not None:
+            progress(index + 1, len(tiles))
+    output /= total_weight
+    return output[: height * scale, : width * scale]
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """CUDA's typed OOM error, or the CPU allocator's failure (which torch raises untyped)."""
+    if isinstance(error, torch.OutOfMemoryError | MemoryError):
+        return True
+    return isinstance(error, RuntimeError) and "can't allocate memory" in str(error)
+
+
+class Engine:
+    """Owns device, precision and weights; enhances photos tile by tile.
+
+    Args:
+        weights: a weights file (its scale is read from it), or a folder holding
+            `ultrais_x{scale}.safetensors` files, or None for the shipped weights.
+        device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda" or "mps".
+        precision: "auto", "fp32", "fp16" or "bf16" (half precision on GPUs only).
+        tile: tile side in input pixels, or None to pick one from the memory available.
+        overlap: overlap between tiles in input pixels (rounded to the size multiple).
+    """
+
+    def __init__(
+        self,
+        weights: str | Path | None = None,
+        *,
+        device: str = "auto",
+        precision: str = "auto",
+        tile: int | None = None,
+        overlap: int = 64,
+    ) -> None:
+        self.device = pick_device(device)
+        self.dtype = pick_dtype(self.device, precision)
+        self.tile = tile
+        self.overlap = overlap
+        self._weights = Path(weights) if weights is not None else DEFAULT_WEIGHTS_DIR
+        self._models: dict[int, tuple[torch.nn.Module, ModelDescriptor]] = {}
+        self.last_run: TiledRun | None = None
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        if self.device.type == "cpu":
+            torch.set_num_threads(os.cpu_count() or 1)
+
+    @property
+    def device_name(self) -> str:
+        if self.device.type == "cuda":
+            return torch.cuda.get_device_name(self.device)
+        if self.device.type == "mps":
+            return "Apple GPU (MPS)"
+        return f"CPU ({torch.get_num_threads()} threads)"
+
+    def weights_path(self, scale: int) -> Path:
+        if self._weights.is_dir() or not self._weights.suffix:
+            return default_weights_path(scale, self._weights)
+        return self._weights
+
+    def model_for(self, scale: int) -> tuple[torch.nn.Module, ModelDescriptor]:
+        """Load (once) the network for `scale`."""
+        if scale not in SCALES:
+            raise UltraISError(f"scale must be one of {SCALES}, got {scale}")
+        if scale not in self._models:
+            path = self.weights_path(scale)
+            if not path.exists():
+                raise WeightsError(
+                    f"{path}: weights file not found; train one with `python main.py train` "
+                    "or pass --weights FILE"
+                )
+            model, descriptor = load_weights(path, device=self.device)
+            if descriptor.scale != scale:
+                raise WeightsError(
+                    f"{path}: holds a x{descriptor.scale} network, x{scale} was asked for"
+                )
+            model = model.to(memory_format=torch.channels_last)
+            self._models[scale] = (model, descriptor)
+        return self._models[scale]
+
+    def auto_tile(self, descriptor: ModelDescriptor) -> int:
+        """A tile side (input pixels) whose activations fit the memory at hand."""
+        # Peak activation bytes per input pixel, measured with bench/ on the small config at
+        # x4 (the worst scale) and rounded up; larger networks scale with their parameters.
+        bytes_per_pixel = 6_000 * max(1.0, descriptor.parameters / 700_000) ** 0.5
+        bytes_per_pixel *= descriptor.scale**2 / 4 + 0.75
+        if self.device.type == "cuda":
+            free, _ = torch.cuda.mem_get_info(self.device)
+            budget = free * 0.5
+            if self.dtype != torch.float32:
+                bytes_per_pixel /= 2
+        else:
+            budget = 1.5e9
+        side = int((budget / bytes_per_pixel) ** 0.5)
+        multiple = descriptor.size_multiple
+        return max(MIN_TILE, min(2048, side - side % multiple))
+
+    def enhance(
+        self,
+        image: np.ndarray,
+        scale: int,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> np.ndarray:
+        """Enhance a float32 [0,1] image (H x W x 3, H x W gray, or H x W x 4 with alpha) and
+        return it at `scale` times the size with the same channel layout."""
+        if image.ndim == 2:
+            rgb = np.repeat(image[..., None], 3, axis=2)
+            result = self.enhance(rgb, scale, progress=progress, cancel=cancel)
+            return result @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+        if image.ndim != 3 or image.shape[2] not in (3, 4):
+            raise UltraISError(f"expected an H x W x 3 or 4 image, got shape {image.shape}")
+        if image.shape[2] == 4:
+            rgb = self.enhance(image[..., :3], scale, progress=progress, cancel=cancel)
+            alpha = upscale_alpha(image[..., 3], scale)
+            return np.concatenate([rgb, alpha[..., None]], axis=2)
+        if min(image.shape[:2]) < 1:
+            raise UltraISError("the image is empty")
+        rgb = np.clip(np.asarray(image, dtype=np.float32), 0, 1)
+        model, descriptor = self.model_for(scale)
+        context = self.context_of(rgb)
+        tile = self.tile or self.auto_tile(descriptor)
+        return self._run_with_backoff(
+            model, rgb, descriptor, tile, context, progress=progress, cancel=cancel
+        )
+
+    def context_of(self, rgb: np.ndarray) -> torch.Tensor:
+        """The photo-wide context, computed once from a downscaled copy of the whole photo."""
+        height, width = rgb.shape[:2]
+        factor = max(height, width) / CONTEXT_SIDE
+        if factor > 1:
+            size = (max(1, round(width / factor)), max(1, round(height / factor)))
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        small = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0)
+        return photo_context(small, max_side=CONTEXT_SIDE).to(self.device)
+
+    def _run_with_backoff(
+        self,
+        model: torch.nn.Module,
+        rgb: np.ndarray,
+        descriptor: ModelDescriptor,
+        tile: int,
+        context: torch.Tensor,
+        *,
+        progress: ProgressCallback | None,
+        cancel: CancelCheck | None,
+        max_retries: int = 6,
+    ) -> np.ndarray:
+        """Run tiled; on out-of-memory halve the tile and start again, down to MIN_TILE."""
+        use_autocast = self.dtype != torch.float32
+
+        def forward(batch: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+            with (
+                torch.inference_mode(),
+                torch.autocast(self.device.type, dtype=self.dtype, enabled=use_autocast),
+            ):
+                return model(batch, ctx)
+
+        return run_with_backoff(
+            forward,
+            rgb,
+            scale=descriptor.scale,
+            tile=tile,
+            overlap=self.overlap,
+            align=descriptor.size_multiple,
+            context=context,
+            device=self.device,
+            progress=progress,
+            cancel=cancel,
+            max_retries=max_retries,
+            on_run=self._record_run,
+        )
+
+    def _record_run(self, run: TiledRun) -> None:
+        self.last_run = run
+
+
+def run_with_backoff(
+    forward: TileModel,
+    rgb: np.ndarray,
+    *,
+    scale: int,
+    tile: int,
+    overlap: int,
+    align: int,
+    context: torch.Tensor,
+    device: torch.device,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    max_retries: int = 6,
+    on_run: Callable[[TiledRun], None] | None = None,
+) -> np.ndarray:
+    """`run_tiled`, halving the tile on out-of-memory up to `max_retries` times."""
+    floor = max(MIN_TILE, align)
+    for retry in range(max_retries + 1):
+        try:
+            result = run_tiled(
+                forward,
+                rgb,
+                scale=scale,
+                tile=tile,
+                overlap=overlap,
+                align=align,
+                context=context,
+                device=device,
+                progress=progress,
+                cancel=cancel,
+            )
+        except Exception as error:
+            if not is_out_of_memory(error):
+                raise
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            if tile <= floor or retry == max_retries:
+                advice = (
+                    "pick the CPU in Preferences"
+                    if device.type != "cpu"
+                    else ("close other programs or try a smaller photo")
+                )
+                raise OutOfMemoryError(
+                    f"out of memory on the {device.type.upper()} even with {tile}-pixel tiles; "
+                    f"{advice}"
+                ) from None
+            log.warning("out of memory with %d-pixel tiles; retrying with %d", tile, tile // 2)
+            tile = max(floor, tile // 2)
+            continue
+        if on_run is not None:
+            on_run(TiledRun(tile=tile, retries=retry))
+        return result
+    raise AssertionError("unreachable")
+
+
+def upscale_alpha(alpha: np.ndarray, scale: int) -> np.ndarray:
+    """Alpha is not enhanced, only resized (Lanczos), so transparency keeps its shape."""
+    if scale == 1:
+        return alpha.astype(np.float32)
+    height, width = alpha.shape
+    resized = cv2.resize(
+        alpha.astype(np.float32), (width * scale, height * scale), interpolation=cv2.INTER_LANCZOS4
+    )
+    return np.clip(resized, 0, 1)

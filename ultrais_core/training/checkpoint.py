@@ -1,0 +1,71 @@
+"""Resumable training checkpoints, as safetensors (no pickle): model, optimizer moments, step.
+
+The Adam moments are stored as tensors named `optimizer.<param index>.<state name>`; the
+scalar state (step, elapsed time, hyper-parameters) goes into the metadata as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from ultrais_core.errors import WeightsError
+from ultrais_core.weights import read_header_metadata
+
+
+def save_checkpoint(
+    path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]
+) -> None:
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    param_steps = {}
+    for index, parameter in enumerate(p for g in optimizer.param_groups for p in g["params"]):
+        for name, value in optimizer.state.get(parameter, {}).items():
+            if torch.is_tensor(value) and value.ndim > 0:
+                tensors[f"optimizer.{index}.{name}"] = value.detach().cpu().contiguous()
+            else:
+                param_steps[f"{index}.{name}"] = float(value)
+    metadata = {"state": json.dumps(state), "optimizer_scalars": json.dumps(param_steps)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        save_file(tensors, temporary, metadata=metadata)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(
+    path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer
+) -> dict[str, Any]:
+    """Restore model and optimizer in place; return the saved state dict."""
+    metadata = read_header_metadata(path)
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise WeightsError(f"{path}: unreadable checkpoint ({error})") from None
+    model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+    model.load_state_dict(model_state)
+    scalars = json.loads(metadata.get("optimizer_scalars", "{}"))
+    parameters = [p for g in optimizer.param_groups for p in g["params"]]
+    for index, parameter in enumerate(parameters):
+        state: dict[str, Any] = {}
+        prefix = f"optimizer.{index}."
+        for key, value in tensors.items():
+            if key.startswith(prefix):
+                state[key[len(prefix) :]] = value.to(parameter.device)
+        for key, value in scalars.items():
+            i, name = key.split(".", 1)
+            if int(i) == index:
+                state[name] = torch.tensor(value)
+        if state:
+            optimizer.state[parameter] = state
+    return json.loads(metadata.get("state", "{}"))

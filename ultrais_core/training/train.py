@@ -1,0 +1,226 @@
+"""The training loop behind `python main.py train`.
+
+Runs unchanged on the CPU (small config, fp32) and on a CUDA GPU (bf16 autocast, larger
+config). Checkpoints (safetensors) every few minutes and at the end; `--resume` continues from
+one. Logs the loss terms and the validation PSNR (on the held-out split) with a progress bar.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from ultrais_core.engine import pick_device
+from ultrais_core.model import DualStreamNet, config_for
+from ultrais_core.training.checkpoint import load_checkpoint, save_checkpoint
+from ultrais_core.training.data import PairDataset
+from ultrais_core.training.losses import LossWeights, total_loss
+from ultrais_core.weights import load_weights, save_weights
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    scale: int
+    config: str
+    steps: int
+    out: Path
+    resume: Path | None = None
+    init: Path | None = None
+    data: Path | None = None
+    batch: int = 8
+    crop: int = 64
+    lr: float = 1e-3
+    device: str = "auto"
+    semantic: Path | None = None
+    minutes: float | None = None
+    seed: int = 0
+    validate_every: int = 250
+    checkpoint_minutes: float = 5.0
+    real_fraction: float = 0.3
+    workers: int = 1
+
+
+def learning_rate(progress: float, step: int, peak: float, warmup: int = 100) -> float:
+    """Linear warm-up over `warmup` steps, then cosine decay to 5 % of the peak as `progress`
+    (the fraction of the run done, by steps or by the time budget, whichever is further) goes
+    from 0 to 1, so a run cut by `--minutes` still ends at a low learning rate."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, max(0.0, progress))
+    return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def initialise_from(model: DualStreamNet, path: Path) -> int:
+    """Copy every tensor of another weights file whose name and shape match (e.g. the body of
+    the x2 network into a x4 one, whose upsampler differs). Returns how many were copied."""
+    source, _ = load_weights(path)
+    own = model.state_dict()
+    matched = {k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape}
+    own.update(matched)
+    model.load_state_dict(own)
+    return len(matched)
+
+
+def load_semantic(model: DualStreamNet, path: Path) -> None:
+    tensors = load_file(str(path))
+    model.semantic.load_state_dict(tensors)
+    model.semantic.freeze()
+
+
+@torch.no_grad()
+def validation_psnr(
+    model: DualStreamNet, batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device
+) -> float:
+    """Mean PSNR (dB) over fixed held-out crops, output clamped as the engine clamps it."""
+    model.eval()
+    values = []
+    for low, high in batches:
+        pred = model(low.to(device)).float().clamp(0, 1)
+        mse = (pred - high.to(device)).pow(2).flatten(1).mean(dim=1).clamp_min(1e-10)
+        values.extend((-10 * torch.log10(mse)).tolist())
+    model.train()
+    return sum(values) / len(values)
+
+
+def train(options: TrainOptions) -> Path:
+    torch.manual_seed(options.seed)
+    device = pick_device(options.device)
+    use_amp = device.type == "cuda"
+    model = DualStreamNet(config_for(options.config, options.scale)).to(device)
+    if options.semantic is not None:
+        load_semantic(model, options.semantic)
+    if options.init is not None:
+        copied = initialise_from(model, options.init)
+        log.info("initialised %d tensors from %s", copied, options.init)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=options.lr, weight_decay=1e-4, betas=(0.9, 0.99))
+    checkpoint_path = options.out.with_suffix(".ckpt.safetensors")
+    start_step, elapsed_before = 0, 0.0
+    if options.resume is not None:
+        state = load_checkpoint(options.resume, model, optimizer)
+        start_step, elapsed_before = int(state["step"]), float(state.get("elapsed", 0.0))
+        log.info("resumed from %s at step %d", options.resume, start_step)
+
+    dataset = PairDataset(
+        options.data,
+        scale=options.scale,
+        split="train",
+        crop_lr=options.crop,
+        real_fraction=options.real_fraction,
+        seed=options.seed,
+        length=max(1, options.steps * options.batch),
+    )
+    validation = PairDataset(
+        options.data,
+        scale=options.scale,
+        split="val",
+        crop_lr=max(64, options.crop),
+        real_fraction=0.5,
+        seed=1234,
+        length=32,
+    )
+    val_batches = list(DataLoader(validation, batch_size=8))
+    loader = DataLoader(
+        dataset,
+        batch_size=options.batch,
+        shuffle=False,
+        drop_last=True,
+        num_workers=options.workers,
+        persistent_workers=options.workers > 0,
+        pin_memory=device.type == "cuda",
+        prefetch_factor=4 if options.workers else None,
+        sampler=range(start_step * options.batch, len(dataset)),
+    )
+    weights = LossWeights()
+    model.train()
+    started = time.monotonic()
+    last_checkpoint = started
+    step = start_step
+    history: list[dict[str, float]] = []
+    bar = tqdm(total=options.steps, initial=start_step, unit="step", dynamic_ncols=True)
+    running: dict[str, float] = {}
+
+    def save_state() -> None:
+        save_checkpoint(
+            checkpoint_path,
+            model,
+            optimizer,
+            {
+                "step": step,
+                "elapsed": elapsed_before + time.monotonic() - started,
+                "options": {k: str(v) for k, v in options.__dict__.items()},
+            },
+        )
+
+    for low, high in loader:
+        if step >= options.steps:
+            break
+        progress = step / options.steps
+        if options.minutes is not None:
+            spent = (elapsed_before + time.monotonic() - started) / (options.minutes * 60)
+            if spent >= 1:
+                log.info("time budget reached at step %d", step)
+                break
+            progress = max(progress, spent)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(progress, step, options.lr)
+        low = low.to(device, non_blocking=True)
+        high = high.to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            pred, illumination = model.forward_with_illumination(low)
+        loss, terms = total_loss(pred.float(), high, illumination.float(), low, weights)
+        optimizer.zero_grad(set_to_none=True)
+        if not torch.isfinite(loss):
+            log.warning("non-finite loss at step %d; batch skipped", step)
+            step += 1
+            continue
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 0.5)
+        optimizer.step()
+        step += 1
+        for k, v in terms.items():
+            running[k] = 0.95 * running.get(k, v) + 0.05 * v
+        bar.update(1)
+        bar.set_postfix(loss=f"{running['total']:.4f}")
+        if step % options.validate_every == 0 or step == options.steps:
+            psnr = validation_psnr(model, val_batches, device)
+            record = {
+                "step": step,
+                "val_psnr": psnr,
+                **running,
+                "minutes": (elapsed_before + time.monotonic() - started) / 60,
+            }
+            history.append(record)
+            bar.write(json.dumps({k: round(v, 4) for k, v in record.items()}))
+        if time.monotonic() - last_checkpoint > options.checkpoint_minutes * 60:
+            save_state()
+            last_checkpoint = time.monotonic()
+    bar.close()
+    save_state()
+    minutes = (elapsed_before + time.monotonic() - started) / 60
+    hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    notes = json.dumps(
+        {
+            "steps": step,
+            "minutes": round(minutes, 1),
+            "hardware": hardware,
+            "config": options.config,
+            "batch": options.batch,
+            "crop": options.crop,
+            "history": history[-5:],
+        }
+    )
+    save_weights(model, options.out, notes=notes)
+    log.info("wrote %s after %d steps (%.1f min)", options.out, step, minutes)
+    return options.out
