@@ -1,0 +1,225 @@
+"""Training losses: supervised reconstruction terms and the self-regularised luminance prior.
+
+All functions take N x C x H x W tensors with values in [0, 1] (sRGB-encoded, as the network
+outputs them) and return scalar tensors. They compute in float32 whatever the input precision,
+because SSIM's small stabilising constants (1e-4) and the ratios in the colour term are not
+representable reliably in bfloat16/float16 under mixed-precision training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+# Rec. 709 luminance weights (applied to sRGB values: a luma, cheap and good enough for priors).
+_LUMA = (0.2126, 0.7152, 0.0722)
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weights of the terms in :func:`total_loss`.
+
+    The supervised terms dominate; the priors are small because they only have to steer what
+    the target does not pin down (the illumination map has no ground truth at all, so its
+    smoothness is its only direct constraint, and real photos without reference rely on them).
+    SSIM at 0.2 next to Charbonnier is the usual balance for restoration: pixel fidelity first,
+    local structure as a tie-breaker that discourages the blur an L1-type loss alone prefers.
+    """
+
+    charbonnier: float = 1.0
+    ssim: float = 0.2
+    color: float = 0.02
+    smoothness: float = 0.01
+    exposure: float = 0.02
+
+
+def charbonnier(pred: Tensor, target: Tensor, eps: float = 1e-3) -> Tensor:
+    """Mean Charbonnier distance ``sqrt(d^2 + eps^2) - eps``.
+
+    A smooth L1: robust to outliers like L1 (a few mis-aligned pixels in real pairs do not
+    dominate) but differentiable at zero. Subtracting ``eps`` makes identical images score
+    exactly 0 without changing any gradient.
+    """
+    diff = pred.float() - target.float()
+    return (torch.sqrt(diff * diff + eps * eps) - eps).mean()
+
+
+def _gaussian_kernel_1d(size: int, sigma: float, device: torch.device) -> Tensor:
+    coords = torch.arange(size, dtype=torch.float32, device=device) - (size - 1) / 2.0
+    kernel = torch.exp(-(coords**2) / (2.0 * sigma * sigma))
+    return kernel / kernel.sum()
+
+
+def _gaussian_filter(x: Tensor, size: int, sigma: float) -> Tensor:
+    """Separable Gaussian filter per channel, 'valid' region only (as in Wang et al. 2004)."""
+    channels = x.shape[1]
+    k = _gaussian_kernel_1d(size, sigma, x.device)
+    x = F.conv2d(x, k.view(1, 1, 1, size).expand(channels, 1, 1, size), groups=channels)
+    return F.conv2d(x, k.view(1, 1, size, 1).expand(channels, 1, size, 1), groups=channels)
+
+
+def ssim_map(pred: Tensor, target: Tensor, window_size: int = 11, sigma: float = 1.5) -> Tensor:
+    """Per-pixel, per-channel SSIM with a Gaussian window (data range 1).
+
+    The window shrinks (staying odd) for images smaller than it, so tiny crops still work.
+    """
+    if pred.shape != target.shape:
+        raise ValueError(f"shape mismatch: {tuple(pred.shape)} vs {tuple(target.shape)}")
+    size = min(window_size, pred.shape[-2], pred.shape[-1])
+    size -= 1 - size % 2
+    x, y = pred.float(), target.float()
+    n = x.shape[0]
+    # One filtering pass over all five moments instead of five separate convolutions.
+    stats = _gaussian_filter(torch.cat([x, y, x * x, y * y, x * y], dim=0), size, sigma)
+    mu_x, mu_y, xx, yy, xy = stats.split(n, dim=0)
+    var_x = xx - mu_x * mu_x
+    var_y = yy - mu_y * mu_y
+    cov = xy - mu_x * mu_y
+    c1, c2 = 0.01**2, 0.03**2
+    num = (2 * mu_x * mu_y + c1) * (2 * cov + c2)
+    den = (mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2)
+    return num / den
+
+
+def ssim_loss(pred: Tensor, target: Tensor, window_size: int = 11, sigma: float = 1.5) -> Tensor:
+    """``1 - mean SSIM`` (Gaussian window 11, sigma 1.5, per channel): 0 for identical images."""
+    return 1.0 - ssim_map(pred, target, window_size, sigma).mean()
+
+
+def luminance(rgb: Tensor) -> Tensor:
+    """Rec. 709 weighted luma, N x 1 x H x W."""
+    w = torch.tensor(_LUMA, dtype=torch.float32, device=rgb.device).view(1, 3, 1, 1)
+    return (rgb.float() * w).sum(dim=1, keepdim=True)
+
+
+def color_cast_term(pred: Tensor, grids: tuple[int, ...] = (1, 4), eps: float = 0.05) -> Tensor:
+    """Grey-world colour-cast penalty at coarse scales.
+
+    Natural-image statistics: averaged over a large enough area, the red, green and blue means
+    of a scene are close to equal (the grey-world assumption behind most automatic white
+    balance). The image is average-pooled to a ``g x g`` grid for each ``g`` in ``grids`` (1 is
+    the whole image, 4 catches local casts such as an orange street-lamp pool); in each block the
+    channel means are compared with their common mean, *relative* to it. The relative form is
+    what makes shadows count: a tint of fixed absolute size is a much stronger cast in a dark
+    block, and dark regions are exactly where amplified sensor noise and white-balance errors
+    leave casts. ``eps`` keeps near-black blocks, whose chromaticity is pure noise, from
+    dominating. Coarse pooling (rather than per pixel) leaves genuinely coloured objects free.
+    """
+    x = pred.float()
+    total = x.new_zeros(())
+    for g in grids:
+        means = F.adaptive_avg_pool2d(x, g)
+        grey = means.mean(dim=1, keepdim=True)
+        deviation = (means - grey) / (grey + eps)
+        total = total + deviation.pow(2).sum(dim=1).mean()
+    return total / len(grids)
+
+
+def illumination_smoothness(
+    illumination: Tensor, input_lr: Tensor | None = None, edge_strength: float = 10.0
+) -> Tensor:
+    """Edge-aware total variation of the predicted illumination map (N x 1 x h x w).
+
+    Retinex view: image = reflectance x illumination, where illumination varies slowly except
+    at the boundaries of objects and light pools. So its gradients are penalised (L1, which
+    allows the few sharp steps that do exist) with a weight ``exp(-edge_strength * |grad|)`` of
+    the input's luminance: low where the input has an edge, high in flat regions. The guide is
+    divided by its own mean, so the weights do not depend on how dark the input is, and box
+    filtered 3 x 3 so that sensor noise does not pose as edges.
+    """
+    ill = illumination.float()
+    dx = (ill[..., :, 1:] - ill[..., :, :-1]).abs()
+    dy = (ill[..., 1:, :] - ill[..., :-1, :]).abs()
+    if input_lr is None:
+        return dx.mean() + dy.mean()
+    with torch.no_grad():
+        guide = luminance(input_lr)
+        if guide.shape[-2:] != ill.shape[-2:]:
+            guide = F.interpolate(guide, size=ill.shape[-2:], mode="area")
+        guide = guide / (guide.mean(dim=(2, 3), keepdim=True) + 1e-3)
+        guide = F.avg_pool2d(guide, 3, stride=1, padding=1, count_include_pad=False)
+        wx = torch.exp(-edge_strength * (guide[..., :, 1:] - guide[..., :, :-1]).abs())
+        wy = torch.exp(-edge_strength * (guide[..., 1:, :] - guide[..., :-1, :]).abs())
+    return (wx * dx).mean() + (wy * dy).mean()
+
+
+def exposure_term(
+    pred: Tensor,
+    global_range: tuple[float, float] = (0.25, 0.65),
+    local_range: tuple[float, float] = (0.02, 0.95),
+    grid: int = 8,
+) -> Tensor:
+    """Soft exposure constraint: zero inside a natural range of mean luminance, quadratic outside.
+
+    Well-exposed photos have a mean sRGB luma of roughly 0.3 to 0.6 (the SICE reference frames
+    lie at 0.37-0.61, clean benchmark photos near 0.4-0.45), so the whole-image mean is kept in
+    ``global_range``. Locally a normal photo of a night scene can legitimately keep a dark sky,
+    so 8 x 8 blocks are only kept out of crushed black and clipped white (``local_range``). A dead
+    zone instead of a fixed target (as in Zero-DCE's 0.6) leaves the exact brightness to the data.
+    """
+    lum = luminance(pred)
+    g = lum.mean(dim=(1, 2, 3))
+    glob = F.relu(global_range[0] - g).pow(2) + F.relu(g - global_range[1]).pow(2)
+    blocks = F.adaptive_avg_pool2d(lum, grid)
+    local = F.relu(local_range[0] - blocks).pow(2) + F.relu(blocks - local_range[1]).pow(2)
+    return glob.mean() + local.mean()
+
+
+def luminance_regularizer(
+    pred: Tensor,
+    illumination: Tensor | None,
+    input_lr: Tensor | None = None,
+    weights: LossWeights = LossWeights(),
+) -> Tensor:
+    """The paper's self-regularised luminance constraint built on natural colour statistics.
+
+    The paper does not give its exact form; this implementation is the weighted sum of three
+    reference-free priors, each explained in its own function:
+
+    * :func:`color_cast_term` on ``pred`` (N x 3 x H x W): grey-world chromaticity at coarse
+      scales, relative to local brightness so casts in shadows weigh most;
+    * :func:`illumination_smoothness` on ``illumination`` (N x 1 x h x w, input resolution):
+      edge-aware TV guided by ``input_lr`` (skipped when ``illumination`` is None);
+    * :func:`exposure_term` on ``pred``: mean luminance kept in a natural range.
+
+    Being reference-free, it also applies to real dark photos that have no ground truth.
+    """
+    total = weights.color * color_cast_term(pred) + weights.exposure * exposure_term(pred)
+    if illumination is not None:
+        total = total + weights.smoothness * illumination_smoothness(illumination, input_lr)
+    return total
+
+
+def total_loss(
+    pred: Tensor,
+    target: Tensor,
+    illumination: Tensor | None,
+    input_lr: Tensor | None,
+    weights: LossWeights = LossWeights(),
+) -> tuple[Tensor, dict[str, float]]:
+    """Weighted training loss and the *unweighted* value of every term (for logging).
+
+    Terms whose weight is 0 are skipped (reported as 0.0), so switching one off costs nothing.
+    A non-finite loss is returned as is: what to do about it is the training loop's decision.
+    """
+    terms: dict[str, Tensor] = {}
+    if weights.charbonnier:
+        terms["charbonnier"] = charbonnier(pred, target)
+    if weights.ssim:
+        terms["ssim"] = ssim_loss(pred, target)
+    if weights.color:
+        terms["color"] = color_cast_term(pred)
+    if weights.smoothness and illumination is not None:
+        terms["smoothness"] = illumination_smoothness(illumination, input_lr)
+    if weights.exposure:
+        terms["exposure"] = exposure_term(pred)
+    loss = pred.new_zeros((), dtype=torch.float32)
+    for name, value in terms.items():
+        loss = loss + getattr(weights, name) * value
+    log = {name: 0.0 for name in ("charbonnier", "ssim", "color", "smoothness", "exposure")}
+    log.update({name: float(value.detach()) for name, value in terms.items()})
+    log["total"] = float(loss.detach())
+    return loss, log
