@@ -10,6 +10,10 @@ def main(argv: list[str]) -> int:
         from app.main_window import run_app
 
         return run_app(sys.argv[:1])
+    if argv == ["--self-test"]:
+        from ultrais_core.selftest import run_self_test
+
+        return run_self_test()
     from ultrais_core.cli import main as cli_main
 
     return cli_main(argv)

@@ -205,3 +205,52 @@ def test_bad_requests_are_refused_clearly(weights_dir: Path) -> None:
     if not torch.cuda.is_available():
         with pytest.raises(UltraISError, match="CUDA"):
             Engine(weights_dir, device="cuda")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_integer_canvas_matches_the_float_result(weights_dir: Path, dtype: type) -> None:
+    engine = Engine(weights_dir, device="cpu", tile=32, overlap=16)
+    image = sharp_test_image(50, 70)
+    as_float = engine.enhance(image, 2)
+    as_int = engine.enhance(image, 2, out_dtype=dtype)
+    peak = np.iinfo(dtype).max
+    assert as_int.dtype == dtype and as_int.shape == as_float.shape
+    assert np.abs(as_int / peak - as_float).max() <= 0.5 / peak + 1e-6
+
+
+def test_peak_memory_is_bounded_by_the_output_canvas_not_a_float_copy() -> None:
+    """numpy reports its allocations to tracemalloc: the peak during a x4 run into a uint8
+    canvas must stay well under what one full-size float32 image would take."""
+    import tracemalloc
+
+    image = sharp_test_image(512, 512)
+    canvas_bytes = 2048 * 2048 * 3  # uint8 output
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    run_tiled(
+        nearest_model(4),
+        image,
+        scale=4,
+        tile=64,
+        overlap=16,
+        align=16,
+        context=CONTEXT,
+        device=CPU,
+        out_dtype=np.uint8,
+    )
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    float_copy = canvas_bytes * 4
+    assert peak < canvas_bytes + 0.5 * float_copy, (peak, canvas_bytes)
+
+
+def test_a_job_that_cannot_fit_is_refused_before_it_starts(
+    weights_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ultrais_core.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "available_memory", lambda: 10_000_000)
+    engine = Engine(weights_dir, device="cpu")
+    with pytest.raises(OutOfMemoryError, match=r"needs about .* GiB"):
+        engine.enhance(np.zeros((2000, 3000, 3), np.float32), 4, out_dtype=np.uint8)
+    assert engine.last_run is None

@@ -99,7 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     evaluate.add_argument("--limit", type=int, default=None, help="evaluate the first N pairs")
     evaluate.set_defaults(handler=run_evaluate)
+    add_batch_command(commands)
     return parser
+
+
+def add_batch_command(commands: argparse._SubParsersAction) -> None:
+    """The `batch` subcommand lives with the batch runner (`ultrais_core/batch/`)."""
+    try:
+        from ultrais_core.batch.cli import add_batch_parser
+    except ImportError:  # the batch package is optional in a trimmed installation
+        return
+    add_batch_parser(commands)
 
 
 def output_path_for(source: Path, output: Path, *, several: bool, scale: int, fmt: str) -> Path:

@@ -76,6 +76,68 @@ class TiledRun:
     retries: int
 
 
+def to_output_dtype(block: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """float32 [0,1] -> the canvas type (uint8/uint16 rounded, or float32 as is)."""
+    if dtype == np.float32:
+        return block
+    peak = float(np.iinfo(dtype).max)
+    return np.clip(block * peak + 0.5, 0, peak).astype(dtype)
+
+
+def _store(values: np.ndarray, weights: np.ndarray, target: np.ndarray) -> None:
+    """Normalise blended rows and write them into the canvas, in place: no temporaries the
+    size of the band, which at x4 of a wide photo is hundreds of MB."""
+    np.divide(values, weights, out=values)
+    if target.dtype != np.float32:
+        peak = float(np.iinfo(target.dtype).max)
+        np.multiply(values, peak, out=values)
+        np.add(values, 0.5, out=values)
+        np.clip(values, 0, peak, out=values)
+    np.copyto(target, values, casting="unsafe")
+
+
+class _RowBand:
+    """A float accumulator for the rows that tiles still write to.
+
+    Tiles come row band by row band; once a band starts at output row y, every row above y is
+    final, so it is normalised, converted and written into the output canvas, and the buffer
+    moves down. Memory: one band (tile height x photo width), never a full-size float copy.
+    """
+
+    def __init__(self, rows: int, width: int, output: np.ndarray) -> None:
+        self.values = np.zeros((rows, width, 3), dtype=np.float32)
+        self.weights = np.zeros((rows, width, 1), dtype=np.float32)
+        self.top = 0
+        self.output = output
+
+    def add(self, y: int, x: int, result: np.ndarray, weights: np.ndarray) -> None:
+        rows = slice(y - self.top, y - self.top + result.shape[0])
+        cols = slice(x, x + result.shape[1])
+        self.values[rows, cols] += result * weights
+        self.weights[rows, cols] += weights
+
+    def flush_until(self, row: int) -> None:
+        """Write rows [top, row) to the output and move the buffer down to start at `row`."""
+        count = row - self.top
+        if count <= 0:
+            return
+        out_h, out_w = self.output.shape[:2]
+        stop = min(count, out_h - self.top)
+        if stop > 0:
+            _store(
+                self.values[:stop, :out_w],
+                self.weights[:stop, :out_w],
+                self.output[self.top : self.top + stop],
+            )
+        keep = self.values.shape[0] - count
+        if keep > 0:
+            self.values[:keep] = self.values[count:]
+            self.weights[:keep] = self.weights[count:]
+        self.values[max(keep, 0) :] = 0
+        self.weights[max(keep, 0) :] = 0
+        self.top = row
+
+
 def run_tiled(
     model: TileModel,
     image: np.ndarray,
@@ -88,11 +150,13 @@ def run_tiled(
     device: torch.device,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
+    out_dtype: type = np.float32,
 ) -> np.ndarray:
     """Run `model` over an H x W x 3 float32 image tile by tile and blend the outputs.
 
     The image is padded to a multiple of `align` first so every tile (and the untiled case) sees
-    the same aligned grid; the output is cropped back to scale * (H, W).
+    the same aligned grid. Tiles are blended in a row band and written straight into a canvas
+    of `out_dtype` (float32, uint8 or uint16) of the final size scale * (H, W).
     """
     height, width = image.shape[:2]
     pad_h, pad_w = -height % align, -width % align
@@ -103,24 +167,22 @@ def run_tiled(
     )
     full_h, full_w = padded.shape[:2]
     tiles = plan_tiles(full_h, full_w, tile=tile, overlap=overlap, align=align)
-    output = np.zeros((full_h * scale, full_w * scale, 3), dtype=np.float32)
-    total_weight = np.zeros((full_h * scale, full_w * scale, 1), dtype=np.float32)
+    output = np.empty((height * scale, width * scale, 3), dtype=out_dtype)
+    band = _RowBand(max(t.height for t in tiles) * scale, full_w * scale, output)
     for index, t in enumerate(tiles):
         if cancel is not None and cancel():
             raise Cancelled("cancelled")
+        band.flush_until(t.y0 * scale)
         patch = torch.from_numpy(np.ascontiguousarray(padded[t.y0 : t.y1, t.x0 : t.x1]))
-        batch = patch.permute(2, 0, 1).unsqueeze(0).to(device)
+        batch = patch.permute(2, 0, 1).unsqueeze(0).to(device, non_blocking=True)
         result = model(batch, context)
         result = result[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
         weights = tile_weights(t, full_h, full_w, overlap, scale)[..., None]
-        rows = slice(t.y0 * scale, t.y1 * scale)
-        cols = slice(t.x0 * scale, t.x1 * scale)
-        output[rows, cols] += result * weights
-        total_weight[rows, cols] += weights
+        band.add(t.y0 * scale, t.x0 * scale, result, weights)
         if progress is not None:
             progress(index + 1, len(tiles))
-    output /= total_weight
-    return output[: height * scale, : width * scale]
+    band.flush_until(full_h * scale)
+    return output
 
 
 def is_out_of_memory(error: BaseException) -> bool:
@@ -220,28 +282,79 @@ class Engine:
         *,
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
+        out_dtype: type = np.float32,
     ) -> np.ndarray:
         """Enhance a float32 [0,1] image (H x W x 3, H x W gray, or H x W x 4 with alpha) and
-        return it at `scale` times the size with the same channel layout."""
-        if image.ndim == 2:
-            rgb = np.repeat(image[..., None], 3, axis=2)
-            result = self.enhance(rgb, scale, progress=progress, cancel=cancel)
-            return result @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
-        if image.ndim != 3 or image.shape[2] not in (3, 4):
+        return it at `scale` times the size with the same channel layout.
+
+        `out_dtype` (float32, uint8 or uint16) is the type of the returned canvas: tiles are
+        written straight into it, so an 8-bit export never holds a full-size float copy.
+        """
+        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
             raise UltraISError(f"expected an H x W x 3 or 4 image, got shape {image.shape}")
-        if image.shape[2] == 4:
-            rgb = self.enhance(image[..., :3], scale, progress=progress, cancel=cancel)
-            alpha = upscale_alpha(image[..., 3], scale)
-            return np.concatenate([rgb, alpha[..., None]], axis=2)
         if min(image.shape[:2]) < 1:
             raise UltraISError("the image is empty")
+        if scale not in SCALES:
+            raise UltraISError(f"scale must be one of {SCALES}, got {scale}")
+        self.check_memory(image.shape[0], image.shape[1], scale, out_dtype)
+        if image.ndim == 2:
+            rgb = np.repeat(np.asarray(image, dtype=np.float32)[..., None], 3, axis=2)
+            result = self.enhance(rgb, scale, progress=progress, cancel=cancel)
+            gray = result @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+            return to_output_dtype(gray, np.dtype(out_dtype))
+        if image.shape[2] == 4:
+            rgb = self.enhance(
+                image[..., :3], scale, progress=progress, cancel=cancel, out_dtype=out_dtype
+            )
+            alpha = to_output_dtype(upscale_alpha(image[..., 3], scale), np.dtype(out_dtype))
+            return np.concatenate([rgb, alpha[..., None]], axis=2)
         rgb = np.clip(np.asarray(image, dtype=np.float32), 0, 1)
         model, descriptor = self.model_for(scale)
-        context = self.context_of(rgb)
-        tile = self.tile or self.auto_tile(descriptor)
-        return self._run_with_backoff(
-            model, rgb, descriptor, tile, context, progress=progress, cancel=cancel
+        use_autocast = self.dtype != torch.float32
+
+        def forward(batch: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+            with (
+                torch.inference_mode(),
+                torch.autocast(self.device.type, dtype=self.dtype, enabled=use_autocast),
+            ):
+                return model(batch, context)
+
+        return run_with_backoff(
+            forward,
+            rgb,
+            scale=scale,
+            tile=self.tile or self.auto_tile(descriptor),
+            overlap=self.overlap,
+            align=descriptor.size_multiple,
+            context=self.context_of(rgb),
+            device=self.device,
+            progress=progress,
+            cancel=cancel,
+            out_dtype=out_dtype,
+            on_run=self._record_run,
         )
+
+    def estimate_memory(self, height: int, width: int, scale: int, out_dtype: type) -> int:
+        """Bytes of host memory a job needs beyond the loaded photo: the output canvas, the
+        padded float input, and one row band of float accumulators (tile height x width)."""
+        out_pixels = height * width * scale * scale
+        canvas = out_pixels * 3 * np.dtype(out_dtype).itemsize
+        padded_input = height * width * 3 * 4
+        band_rows = min(height, self.tile or 512) * scale
+        band = band_rows * width * scale * 4 * 4 * 2  # values + weights, and one in flight
+        return canvas + padded_input + band
+
+    def check_memory(self, height: int, width: int, scale: int, out_dtype: type) -> None:
+        """Refuse, before any work, a job that cannot fit in the memory available now."""
+        needed = self.estimate_memory(height, width, scale, out_dtype)
+        available = available_memory()
+        if available is not None and needed > available:
+            raise OutOfMemoryError(
+                f"a {width}x{height} photo at x{scale} needs about {needed / 2**30:.1f} GiB of "
+                f"memory and {available / 2**30:.1f} GiB is available; pick a smaller scale, "
+                "export 8-bit, or close other programs"
+            )
 
     def context_of(self, rgb: np.ndarray) -> torch.Tensor:
         """The photo-wide context, computed once from a downscaled copy of the whole photo."""
@@ -253,46 +366,20 @@ class Engine:
         small = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0)
         return photo_context(small, max_side=CONTEXT_SIDE).to(self.device)
 
-    def _run_with_backoff(
-        self,
-        model: torch.nn.Module,
-        rgb: np.ndarray,
-        descriptor: ModelDescriptor,
-        tile: int,
-        context: torch.Tensor,
-        *,
-        progress: ProgressCallback | None,
-        cancel: CancelCheck | None,
-        max_retries: int = 6,
-    ) -> np.ndarray:
-        """Run tiled; on out-of-memory halve the tile and start again, down to MIN_TILE."""
-        use_autocast = self.dtype != torch.float32
-
-        def forward(batch: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
-            batch = batch.contiguous(memory_format=torch.channels_last)
-            with (
-                torch.inference_mode(),
-                torch.autocast(self.device.type, dtype=self.dtype, enabled=use_autocast),
-            ):
-                return model(batch, ctx)
-
-        return run_with_backoff(
-            forward,
-            rgb,
-            scale=descriptor.scale,
-            tile=tile,
-            overlap=self.overlap,
-            align=descriptor.size_multiple,
-            context=context,
-            device=self.device,
-            progress=progress,
-            cancel=cancel,
-            max_retries=max_retries,
-            on_run=self._record_run,
-        )
-
     def _record_run(self, run: TiledRun) -> None:
         self.last_run = run
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux: MemAvailable), None if unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
 
 def run_with_backoff(
@@ -308,6 +395,7 @@ def run_with_backoff(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     max_retries: int = 6,
+    out_dtype: type = np.float32,
     on_run: Callable[[TiledRun], None] | None = None,
 ) -> np.ndarray:
     """`run_tiled`, halving the tile on out-of-memory up to `max_retries` times."""
@@ -325,6 +413,7 @@ def run_with_backoff(
                 device=device,
                 progress=progress,
                 cancel=cancel,
+                out_dtype=out_dtype,
             )
         except Exception as error:
             if not is_out_of_memory(error):
@@ -335,7 +424,7 @@ def run_with_backoff(
                 advice = (
                     "pick the CPU in Preferences"
                     if device.type != "cpu"
-                    else ("close other programs or try a smaller photo")
+                    else "close other programs or try a smaller photo"
                 )
                 raise OutOfMemoryError(
                     f"out of memory on the {device.type.upper()} even with {tile}-pixel tiles; "

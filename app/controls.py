@@ -1,0 +1,103 @@
+"""The side panel: scale, the tone sliders with their resets, and export buttons."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGroupBox,
+    QHBoxLayout,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.adjustments import SLIDERS, Adjustments
+from app.icons import icon
+from app.slider_row import SliderRow
+
+SCALES = (1, 2, 4)
+
+
+class ControlsPanel(QWidget):
+    scale_changed = Signal(int)
+    adjustments_changed = Signal(object)  # Adjustments
+    export_requested = Signal()
+    export_all_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("controlsPanel")
+        self.setMinimumWidth(250)
+        self._adjustments = Adjustments()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+
+        scale_box = QGroupBox("Scale", self)
+        scale_layout = QHBoxLayout(scale_box)
+        self.scale_group = QButtonGroup(self)
+        self.scale_group.setExclusive(True)
+        self.scale_buttons: dict[int, QToolButton] = {}
+        for scale in SCALES:
+            button = QToolButton(scale_box)
+            button.setText(f"x{scale}")
+            button.setCheckable(True)
+            button.setToolTip(f"Enhance at x{scale} ({scale})")
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setMinimumWidth(48)
+            self.scale_group.addButton(button, scale)
+            self.scale_buttons[scale] = button
+            scale_layout.addWidget(button)
+        self.scale_group.idClicked.connect(self.scale_changed)
+        layout.addWidget(scale_box)
+
+        tone_box = QGroupBox("Adjust", self)
+        tone_layout = QVBoxLayout(tone_box)
+        self.rows: dict[str, SliderRow] = {}
+        for spec in SLIDERS:
+            row = SliderRow(spec, tone_box)
+            row.value_changed.connect(self._on_value)
+            tone_layout.addWidget(row)
+            self.rows[spec.name] = row
+        self.reset_all_button = QPushButton(icon("backup-restore"), "Reset all", tone_box)
+        self.reset_all_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.reset_all_button.clicked.connect(self.reset_all)
+        tone_layout.addWidget(self.reset_all_button)
+        layout.addWidget(tone_box)
+
+        self.export_button = QPushButton(icon("export"), "Export…", self)
+        self.export_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.export_button.clicked.connect(self.export_requested)
+        self.export_all_button = QPushButton(icon("image-multiple-outline"), "Export all…", self)
+        self.export_all_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.export_all_button.clicked.connect(self.export_all_requested)
+        layout.addWidget(self.export_button)
+        layout.addWidget(self.export_all_button)
+        layout.addStretch(1)
+        self.set_scale(2)
+
+    @property
+    def adjustments(self) -> Adjustments:
+        return self._adjustments
+
+    def scale(self) -> int:
+        return self.scale_group.checkedId()
+
+    def set_scale(self, scale: int) -> None:
+        """Reflect the scale without emitting scale_changed."""
+        self.scale_buttons[scale].setChecked(True)
+
+    def set_adjustments(self, adjustments: Adjustments) -> None:
+        self._adjustments = adjustments
+        for name, row in self.rows.items():
+            row.set_value(getattr(adjustments, name))
+        self.adjustments_changed.emit(adjustments)
+
+    def reset_all(self) -> None:
+        if not self._adjustments.is_identity():
+            self.set_adjustments(Adjustments())
+
+    def _on_value(self, name: str, value: float) -> None:
+        self._adjustments = self._adjustments.with_value(name, value)
+        self.adjustments_changed.emit(self._adjustments)

@@ -1,0 +1,91 @@
+"""What an export writes and where: formats, the name pattern, target paths; no Qt."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PATTERN = "{name}_ultrais_x{scale}"
+PATTERN_FIELDS = ("name", "scale", "format")
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    key: str
+    label: str
+    suffix: str
+    bit_depth: int
+    has_quality: bool
+
+
+FORMATS: tuple[ExportFormat, ...] = (
+    ExportFormat("jpeg", "JPEG", ".jpg", 8, True),
+    ExportFormat("png", "PNG (8-bit, lossless)", ".png", 8, False),
+    ExportFormat("tiff16", "TIFF (16-bit)", ".tif", 16, False),
+    ExportFormat("webp", "WebP", ".webp", 8, True),
+)
+FORMAT_BY_KEY: dict[str, ExportFormat] = {f.key: f for f in FORMATS}
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    format: str = "jpeg"
+    quality: int = 92
+    folder: str = ""  # empty: next to each original
+    pattern: str = DEFAULT_PATTERN
+    scale: int = 2
+
+    @property
+    def export_format(self) -> ExportFormat:
+        return FORMAT_BY_KEY.get(self.format, FORMATS[0])
+
+
+class PatternError(ValueError):
+    """The name pattern cannot produce a file name; the message says why."""
+
+
+def check_pattern(pattern: str) -> None:
+    """Raise PatternError unless `pattern` uses only known fields and names a file."""
+    if not pattern.strip():
+        raise PatternError("The name pattern is empty.")
+    try:
+        parsed = list(string.Formatter().parse(pattern))
+    except ValueError as exc:
+        raise PatternError(f"The name pattern has unbalanced braces: {exc}.") from exc
+    for _literal, field_name, spec, conversion in parsed:
+        if field_name is None:
+            continue
+        if field_name not in PATTERN_FIELDS:
+            known = ", ".join("{" + f + "}" for f in PATTERN_FIELDS)
+            raise PatternError(f"Unknown field {{{field_name}}}; use {known}.")
+        if spec or conversion:
+            raise PatternError(f"Field {{{field_name}}} takes no format options.")
+    if any(sep in pattern for sep in ("/", "\\")):
+        raise PatternError("The name pattern may not contain a folder separator.")
+
+
+def output_path(source: Path, options: ExportOptions) -> Path:
+    """Where the export of `source` goes under `options` (the pattern must be valid)."""
+    fmt = options.export_format
+    check_pattern(options.pattern)
+    stem = options.pattern.format(name=source.stem, scale=options.scale, format=fmt.key)
+    stem = _safe_stem(stem) or f"{source.stem}_ultrais"
+    folder = Path(options.folder).expanduser() if options.folder else source.parent
+    return folder / f"{stem}{fmt.suffix}"
+
+
+def is_original(target: Path, source: Path) -> bool:
+    """True when writing `target` would replace the photo itself (never allowed)."""
+    try:
+        if target.exists() and source.exists():
+            return target.samefile(source)
+    except OSError:
+        pass
+    return target.resolve() == source.resolve()
+
+
+def _safe_stem(stem: str) -> str:
+    # Characters Windows refuses in names; a photo named "a:b.jpg" on Linux still exports there.
+    cleaned = "".join("_" if ch in '<>:"|?*' or ord(ch) < 32 else ch for ch in stem)
+    return cleaned.strip().rstrip(".")

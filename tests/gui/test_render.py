@@ -1,0 +1,118 @@
+"""Preview and export renders: regions, identities, strips equal to one pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.adjustments import Adjustments, apply_adjustments
+from app.photos import PhotoStore, as_rgb, make_enhanced, make_thumbnail
+from app.render import render_after, render_before, render_full, sample
+from app.viewport import Rect
+
+
+@pytest.fixture
+def original() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.uniform(0.0, 0.2, (30, 40, 3)).astype(np.float32)
+
+
+def enhanced_of(original: np.ndarray, scale: int):
+    out = np.repeat(np.repeat(original, scale, 0), scale, 1) * 3.0
+    return make_enhanced(scale, np.clip(out, 0, 1).astype(np.float32), original, 1.0)
+
+
+def test_sample_at_one_to_one_returns_the_pixels(original):
+    out = sample(original, Rect(5, 4, 25, 14), 20, 10)
+    np.testing.assert_allclose(out, original[4:14, 5:25], atol=1e-5)
+
+
+def test_sample_minifies_with_area_filter(original):
+    out = sample(original, Rect(0, 0, 40, 30), 20, 15)
+    expected = original.reshape(15, 2, 20, 2, 3).mean(axis=(1, 3))
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+def test_before_and_after_cover_the_same_region(original):
+    result = enhanced_of(original, 4)
+    region = Rect(10, 5, 20, 15)
+    before = render_before(original, region, 40, 40)
+    after = render_after(original, result, Adjustments(), region, 40, 40)
+    # The fake result is the input x3, upscaled: the same region must match up to that gain.
+    np.testing.assert_allclose(after / 255.0, np.clip(before / 255.0 * 3, 0, 1), atol=0.02)
+
+
+def test_render_full_identity_is_the_result(original):
+    result = enhanced_of(original, 2)
+    out = render_full(original, result, Adjustments())
+    np.testing.assert_array_equal(out, result.pixels)
+
+
+@pytest.mark.parametrize("detail", [0.0, -0.8])
+def test_render_full_strips_equal_one_pass(original, detail):
+    result = enhanced_of(original, 2)
+    adj = Adjustments(strength=0.6, exposure=0.5, shadows=0.3, detail=detail, saturation=1.3)
+    one_pass = render_full(original, result, adj, strip_rows=10_000)
+    strips = render_full(original, result, adj, strip_rows=7)
+    np.testing.assert_allclose(strips, one_pass, atol=1e-5)
+    assert one_pass.shape == (60, 80, 3)
+
+
+def test_render_full_matches_the_slider_maths(original):
+    result = enhanced_of(original, 1)
+    adj = Adjustments(strength=0.5, saturation=0.5)
+    expected = apply_adjustments(result.rgb, original * result.gain, adj, blur_radius=1.5)
+    np.testing.assert_allclose(render_full(original, result, adj), expected, atol=1e-4)
+
+
+def test_render_full_keeps_grey_and_alpha_layouts(original):
+    grey = original[..., 0].copy()
+    result = make_enhanced(2, np.repeat(np.repeat(grey, 2, 0), 2, 1), as_rgb(grey), 0.1)
+    assert render_full(grey, result, Adjustments(exposure=1)).shape == (60, 80)
+    rgba = np.concatenate([original, np.full((*original.shape[:2], 1), 0.5, np.float32)], 2)
+    up = np.repeat(np.repeat(rgba, 2, 0), 2, 1)
+    result = make_enhanced(2, up, as_rgb(rgba), 0.1)
+    out = render_full(rgba, result, Adjustments(exposure=1))
+    assert out.shape == (60, 80, 4)
+    np.testing.assert_allclose(out[..., 3], 0.5)
+
+
+def test_thumbnail_is_small_and_visible(original):
+    thumb = make_thumbnail(original * 0.05)
+    assert thumb.dtype == np.uint8 and max(thumb.shape[:2]) <= 160
+    assert thumb.mean() > 40  # a near-black photo still shows something
+
+
+def test_store_dedupes_and_evicts_least_recent(tmp_path, original):
+    store = PhotoStore(budget_bytes=original.nbytes * 2)
+    photos = [store.add(tmp_path / f"{i}.png") for i in range(3)]
+    assert store.add(tmp_path / "0.png") is None
+    for photo in photos:
+        photo.image = type("Img", (), {"pixels": original})()
+        photo.rgb = original
+        store.touch(photo)
+    evicted = store.evict(keep={photos[0].id})
+    assert evicted == [photos[1]]
+    assert photos[0].loaded and not photos[1].loaded and photos[2].loaded
+
+
+def test_fast_smooth_equals_the_numpy_reference():
+    from app.adjustments import smooth
+    from app.render import fast_smooth
+
+    rng = np.random.default_rng(4)
+    image = rng.random((37, 53, 3)).astype(np.float32)
+    for radius in (0.4, 1.0, 2.6, 6.0):
+        np.testing.assert_allclose(fast_smooth(image, radius), smooth(image, radius), atol=1e-5)
+
+
+def test_region_cache_reuses_samples(original):
+    from app.render import RegionCache
+
+    cache = RegionCache(capacity=2)
+    region = Rect(0, 0, 20, 10)
+    first = cache.get(original, region, 40, 20)
+    assert cache.get(original, region, 40, 20) is first
+    cache.get(original, Rect(0, 0, 10, 10), 40, 20)
+    cache.get(original, Rect(0, 0, 5, 10), 40, 20)
+    assert cache.get(original, region, 40, 20) is not first  # evicted, resampled
