@@ -68,12 +68,16 @@ def main() -> None:
                 rows.append(time_preset(preset, scale, args.size, args.repeats, Path(folder)))
                 if args.threads:  # Engine sets all cores; keep the requested count
                     torch.set_num_threads(args.threads)
-    print(f"CPU: {platform.processor() or platform.machine()}, torch threads "
-          f"{torch.get_num_threads()}, input {args.size}x{args.size}")
+    print(
+        f"CPU: {platform.processor() or platform.machine()}, torch threads "
+        f"{torch.get_num_threads()}, input {args.size}x{args.size}"
+    )
     print(f"{'preset':<7} {'scale':>5} {'params':>10} {'s/input MP':>11} {'best s':>8}")
     for row in rows:
-        print(f"{row['preset']:<7} {'x' + str(row['scale']):>5} {row['parameters']:>10,} "
-              f"{row['seconds_per_input_mp']:>11.2f} {row['seconds_best']:>8.2f}")
+        print(
+            f"{row['preset']:<7} {'x' + str(row['scale']):>5} {row['parameters']:>10,} "
+            f"{row['seconds_per_input_mp']:>11.2f} {row['seconds_best']:>8.2f}"
+        )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "model_speed.json"
     out.write_text(json.dumps({"threads": torch.get_num_threads(), "rows": rows}, indent=2))

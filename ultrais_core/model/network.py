@@ -136,15 +136,11 @@ class IlluminationUNet(nn.Module):
         super().__init__()
         self.stem = nn.Conv2d(5, widths[0], kernel_size=3, padding=1)
         self.encoders = nn.ModuleList([stack_blocks(w, 1) for w in widths])
-        self.downs = nn.ModuleList(
-            Downsample(a, b) for a, b in pairwise(widths)
-        )
+        self.downs = nn.ModuleList(Downsample(a, b) for a, b in pairwise(widths))
         self.film = nn.Sequential(
             nn.Linear(CONTEXT_FEATURES, 32), nn.GELU(), nn.Linear(32, widths[-1] * 2)
         )
-        self.ups = nn.ModuleList(
-            Upsample(b, a) for a, b in pairwise(widths)
-        )
+        self.ups = nn.ModuleList(Upsample(b, a) for a, b in pairwise(widths))
         self.decoders = nn.ModuleList([stack_blocks(w, 1) for w in widths[:-1]])
         self.head = nn.Conv2d(widths[0], 1, kernel_size=3, padding=1)
 
@@ -192,12 +188,8 @@ class DualStreamNet(nn.Module):
         self.encoders = nn.ModuleList(
             [stack_blocks(w, n) for w, n in zip(c.widths, c.blocks, strict=True)]
         )
-        self.downs = nn.ModuleList(
-            Downsample(a, b) for a, b in pairwise(c.widths)
-        )
-        self.ups = nn.ModuleList(
-            Upsample(b, a) for a, b in pairwise(c.widths)
-        )
+        self.downs = nn.ModuleList(Downsample(a, b) for a, b in pairwise(c.widths))
+        self.ups = nn.ModuleList(Upsample(b, a) for a, b in pairwise(c.widths))
         # ISDM at every decoder level, bottleneck included; index = level (0 = full resolution).
         self.modulators = nn.ModuleList(
             ISDM(
