@@ -115,3 +115,50 @@ def test_main_py_info_runs_as_a_program() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "UltraIS" in result.stdout and "torch" in result.stdout and "x2" in result.stdout
+
+
+def test_metadata_survives_an_enhance_at_x2(tmp_path: Path, weights_dir: Path) -> None:
+    """EXIF fields, DPI and the ICC profile of the original reach the enlarged output."""
+    from tests.test_imageio import DISPLAY_P3
+
+    rng = np.random.default_rng(1)
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"  # Make
+    exif[0x0110] = "Night 1"  # Model
+    exif[0x0132] = "2026:11:25 21:00:00"  # DateTime
+    source = tmp_path / "night.jpg"
+    Image.fromarray((rng.random((48, 64, 3)) * 40).astype(np.uint8)).save(
+        source, quality=92, exif=exif, dpi=(300, 300), icc_profile=DISPLAY_P3
+    )
+    out = tmp_path / "night_x2.jpg"
+    code = main(
+        ["enhance", str(source), "-o", str(out), "--scale", "2", "--weights", str(weights_dir)]
+    )
+    assert code == 0
+    with Image.open(out) as result:
+        assert result.size == (128, 96)
+        assert result.info.get("icc_profile") == DISPLAY_P3
+        assert tuple(round(v) for v in result.info["dpi"]) == (300, 300)
+        written = result.getexif()
+        assert written[0x010F] == "TestCam" and written[0x0110] == "Night 1"
+        assert written[0x0132] == "2026:11:25 21:00:00"
+        assert "UltraIS" in written.get(0x0131, "")  # Software
+
+
+def test_sixteen_bit_input_gives_sixteen_bit_png(tmp_path: Path, weights_dir: Path) -> None:
+    import cv2
+
+    rng = np.random.default_rng(2)
+    pixels = (rng.random((24, 32, 3)) * 4000).astype(np.uint16)
+    source = tmp_path / "deep.png"
+    cv2.imwrite(str(source), pixels)
+    out = tmp_path / "deep_x2.png"
+    assert (
+        main(
+            ["enhance", str(source), "-o", str(out), "--scale", "2", "--weights", str(weights_dir)]
+        )
+        == 0
+    )
+    result = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert result.dtype == np.uint16 and result.shape == (48, 64, 3)
+    assert len(np.unique(result)) > 256  # not an 8-bit detour

@@ -119,7 +119,12 @@ def output_path_for(source: Path, output: Path, *, several: bool, scale: int, fm
     return output
 
 
+def keeps_16_bit(target: Path) -> bool:
+    return target.suffix.lower() in (".png", ".tif", ".tiff")
+
+
 def run_enhance(args: argparse.Namespace) -> int:
+    import numpy as np
     from tqdm import tqdm
 
     from ultrais_core.engine import Engine
@@ -147,12 +152,13 @@ def run_enhance(args: argparse.Namespace) -> int:
                     bar.n = done
                     bar.refresh()
 
-                result = engine.enhance(loaded.pixels, args.scale, progress=progress)
-            bit_depth = (
-                16
-                if loaded.bit_depth == 16 and target.suffix.lower() in (".png", ".tif", ".tiff")
-                else 8
-            )
+                bit_depth = 16 if loaded.bit_depth == 16 and keeps_16_bit(target) else 8
+                result = engine.enhance(
+                    loaded.pixels,
+                    args.scale,
+                    progress=progress,
+                    out_dtype=np.uint16 if bit_depth == 16 else np.uint8,
+                )
             write_image(
                 target, result, source=loaded, bit_depth=bit_depth, overwrite=args.overwrite
             )
