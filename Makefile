@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # CUDA build of several GB. The project's range (>=2.3,<3) then accepts what is installed.
 TORCH ?= torch==2.13.0
 
-.PHONY: run test lint format bench clean
+.PHONY: run test test-ray lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# Ray is heavy (~250 MB installed), so its test is not part of `make test` (it skips there).
+test-ray: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[ray]"
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests/test_batch_ray.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -20,4 +20,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    # Batch workers are spawned processes; a frozen (PyInstaller) app must dispatch them here.
+    multiprocessing.freeze_support()
     sys.exit(main(sys.argv[1:]))

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ultrais_core import __version__
+from ultrais_core.batch.cli import add_batch_parser
 from ultrais_core.errors import UltraISError
 
 DATA_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -99,24 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     evaluate.add_argument("--limit", type=int, default=None, help="evaluate the first N pairs")
     evaluate.set_defaults(handler=run_evaluate)
-    add_batch_command(commands)
-    return parser
-
-
-def add_batch_command(commands: argparse._SubParsersAction) -> None:
-    """The `batch` subcommand lives with the batch runner (`ultrais_core/batch/`)."""
-    try:
-        from ultrais_core.batch.cli import add_batch_parser
-    except ImportError:  # the batch package is optional in a trimmed installation
-        return
     add_batch_parser(commands)
-
-
-def output_path_for(source: Path, output: Path, *, several: bool, scale: int, fmt: str) -> Path:
-    """Where an input's result goes: OUT itself for one input (unless it is a folder)."""
-    if several or output.is_dir():
-        return output / f"{source.stem}_ultrais_x{scale}.{fmt}"
-    return output
+    return parser
 
 
 def keeps_16_bit(target: Path) -> bool:
