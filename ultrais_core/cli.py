@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def output_path_for(source: Path, output: Path, *, several: bool, scale: int, fmt: str) -> Path:
+    """Where an input's result goes: OUT itself for one input (unless it is a folder)."""
+    if several or output.is_dir():
+        return output / f"{source.stem}_ultrais_x{scale}.{fmt}"
+    return output
+
+
 def keeps_16_bit(target: Path) -> bool:
     return target.suffix.lower() in (".png", ".tif", ".tiff")
 
