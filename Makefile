@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # CUDA build of several GB. The project's range (>=2.3,<3) then accepts what is installed.
 TORCH ?= torch==2.13.0
 
-.PHONY: run test test-ray lint format bench clean
+.PHONY: run test test-ray lint format bench clean package package-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,18 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Standalone installers (packaging/README.md). `make package`: the Linux CPU bundle
+# dist/cpu/UltraIS/ and dist/UltraIS-<version>-linux-<arch>-cpu.tar.gz, with the weights from
+# resources/weights. `make package-test`: builds one with random weights under
+# build/package-test/ and runs its --self-test with no Python on PATH (about 5 minutes).
+package: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[package]"
+	$(PY) packaging/build.py --variant cpu
+
+package-test: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[package]"
+	ULTRAIS_PACKAGE_TEST=1 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -s -rA tests/test_packaging.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info

@@ -231,7 +231,13 @@ def run_pretrain_semantic(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from ultrais_core.training.evaluate_cli import evaluate_command
+    try:
+        from ultrais_core.training.evaluate_cli import evaluate_command
+    except ModuleNotFoundError as error:  # installers leave scikit-image out
+        raise UltraISError(
+            f"evaluation needs {error.name}, which this installation leaves out; "
+            "run it from a source checkout"
+        ) from None
 
     return evaluate_command(args)
 

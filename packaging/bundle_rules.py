@@ -1,0 +1,272 @@
+"""What goes into the PyInstaller bundle and what is left out.
+
+Shared by `ultrais.spec` (which PyInstaller runs) and `tests/test_packaging.py`, so the rules can
+be checked without a build. Standard library only: PyInstaller imports it from the spec.
+
+Destination paths below are relative to the bundle's `_internal/` folder, with `/` separators.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+APP_NAME = "UltraIS"
+CLI_NAME = "UltraIS-cli"  # Windows only: a console twin of the windowed UltraIS.exe
+BUNDLE_ID = "org.ultrais.UltraIS"
+SCALES = (1, 2, 4)
+VARIANTS = ("cpu", "cuda")
+
+# Python modules that the app never imports but that PyInstaller would follow from torch's and
+# the test tools' optional imports. torch itself, sympy, networkx and jinja2 stay: torch imports
+# them lazily from code paths we cannot rule out (symbolic shapes, dynamo), and they are small.
+EXCLUDED_MODULES = (
+    # GUI toolkits and notebooks we do not use (PySide6 is ours).
+    "tkinter",
+    "_tkinter",
+    "turtledemo",
+    "PyQt5",
+    "PyQt6",
+    "PySide2",
+    "matplotlib",
+    "IPython",
+    "ipykernel",
+    "jupyter_client",
+    "notebook",
+    # Test and build tooling.
+    "pytest",
+    "_pytest",
+    "pytestqt",
+    "hypothesis",
+    "ruff",
+    "setuptools",
+    "pkg_resources",
+    "pip",
+    "PyInstaller",
+    # torch extras for compilation, export and logging, not for inference.
+    "triton",
+    "tensorboard",
+    "onnx",
+    "onnx_ir",
+    "onnxruntime",
+    "onnxscript",
+    "ml_dtypes",
+    "fsspec",
+    # The batch runner's optional Ray backend (`batch --ray`) and what only Ray pulls in:
+    # distributed batches run from a source install, never from the desktop bundle.
+    "ray",
+    "pyarrow",
+    "pandas",
+    "polars",
+    "pydantic",
+    "grpc",
+    "google.protobuf",
+    "msgpack",
+    "jsonschema",
+    "aiohttp",
+    "requests",
+    "click",
+    "yaml",
+    "psutil",
+    # Qt modules qtpy imports when present (inside try/except); the app uses none of them.
+    "PySide6.QtNetwork",
+    "PySide6.QtOpenGL",
+    "PySide6.QtOpenGLWidgets",
+)
+
+# Only `python main.py evaluate` needs scikit-image (SSIM, CIEDE2000), and so SciPy: the
+# installers leave the developer commands' metrics out unless asked (build.py --with-evaluation).
+EVALUATION_MODULES = ("skimage", "scipy")
+
+# Files (by destination) that are never needed at run time.
+EXCLUDED_FILES = (
+    # torch: C++ headers, CMake files, C++ test binaries and test-only libraries.
+    "torch/include/*",
+    "torch/share/*",
+    "torch/test/*",
+    "torch/bin/test_*",
+    "torch/bin/*Test",
+    "torch/bin/*_test",
+    "torch/bin/protoc*",
+    "torch/bin/*.pt",
+    "torch/bin/*.ptl",
+    "torch/bin/upgrader_models*",
+    "torch/lib/libjitbackend_test*",
+    "torch/lib/libtorchbind_test*",
+    "torch/lib/libbackend_with_compiler*",
+    "torch/lib/libaoti_custom_ops*",
+    "torch/lib/*.lib",
+    # CUDA wheels (nvidia-* packages): headers and static libraries.
+    "nvidia/*/include/*",
+    "nvidia/*.a",
+    # Anything that is a header, a static library or a type stub.
+    "*.h",
+    "*.hpp",
+    "*.cuh",
+    "*.a",
+    "*.pyi",
+    "*.cmake",
+    # Qt platform plugins for embedded screens and remote displays (a desktop app needs xcb,
+    # wayland and offscreen), and the GTK theme plugin: it would load the system's GTK against
+    # the GLib bundled here; the app has its own theme. Then the libraries only these need.
+    "PySide6/Qt/plugins/platforms/libqeglfs.so",
+    "PySide6/Qt/plugins/platforms/libqlinuxfb.so",
+    "PySide6/Qt/plugins/platforms/libqminimalegl.so",
+    "PySide6/Qt/plugins/platforms/libqvnc.so",
+    "PySide6/Qt/plugins/platforms/libqvkkhrdisplay.so",
+    "PySide6/Qt/plugins/egldeviceintegrations/*",
+    "PySide6/Qt/plugins/platformthemes/libqgtk3.so",
+    "PySide6/Qt/lib/libQt6EglFsKmsSupport.so*",
+    "libgtk-3.so*",
+    "libgdk-3.so*",
+    "libatk-1.0.so*",
+    "libcairo-gobject.so*",
+    "libgdk_pixbuf-2.0.so*",
+    "libpangocairo-1.0.so*",
+    # Qt tools and QML, which a widgets app does not load.
+    "PySide6/Qt/qml/*",
+    "PySide6/Qt/libexec/*",
+    "PySide6/Qt/metatypes/*",
+    "PySide6/include/*",
+    "PySide6/typesystems/*",
+    "PySide6/glue/*",
+    # Test data shipped inside packages.
+    "*/tests/*",
+    "qtawesome/icon_browser*",
+)
+
+# Wheels with native code whose macOS tags set the app's minimum macOS version.
+NATIVE_DISTRIBUTIONS = (
+    "torch",
+    "PySide6-Essentials",
+    "shiboken6",
+    "numpy",
+    "opencv-python-headless",
+)
+
+# Distributions whose metadata the About dialog reads with importlib.metadata.
+METADATA_DISTRIBUTIONS = ("torch", "numpy", "opencv-python-headless", "pillow")
+
+_TEST_PACKAGE = re.compile(r"(^|\.)tests?(\.|$)")
+# Packages whose `tests` sub-packages may go; torch.testing is imported by torch itself.
+_TEST_PACKAGE_ROOTS = ("numpy", "PIL", "cv2", "skimage", "scipy", "qtawesome", "qtpy", "rawpy")
+
+
+def excluded_modules(*, with_evaluation: bool = False) -> list[str]:
+    """The `excludes` for PyInstaller's Analysis."""
+    modules = list(EXCLUDED_MODULES)
+    if not with_evaluation:
+        modules.extend(EVALUATION_MODULES)
+    return modules
+
+
+def normalise(destination: str) -> str:
+    """A TOC destination name as a POSIX path (PyInstaller uses `\\` on Windows)."""
+    if "\\" in destination:
+        return PureWindowsPath(destination).as_posix()
+    return PurePosixPath(destination).as_posix()
+
+
+def is_unneeded(destination: str) -> bool:
+    """Whether a collected file (binary or data) can be left out of the bundle."""
+    name = normalise(destination)
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in EXCLUDED_FILES)
+
+
+def keep(entries: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Filter a PyInstaller TOC (name, source, type) list, dropping unneeded files."""
+    return [entry for entry in entries if not is_unneeded(entry[0])]
+
+
+def is_test_module(module: str) -> bool:
+    """A third-party `tests` package (never imported at run time)."""
+    root = module.split(".", 1)[0]
+    return root in _TEST_PACKAGE_ROOTS and bool(_TEST_PACKAGE.search(module))
+
+
+def weights_files(folder: Path) -> dict[int, Path]:
+    """The weights files a bundle ships, by scale (resources/weights layout)."""
+    return {scale: folder / f"ultrais_x{scale}.safetensors" for scale in SCALES}
+
+
+def missing_weights(folder: Path) -> list[Path]:
+    return [path for path in weights_files(folder).values() if not path.is_file()]
+
+
+def resource_datas(resources: Path, weights: Path) -> list[tuple[str, str]]:
+    """(source, destination folder) pairs for PyInstaller's `datas`.
+
+    Everything under `resources/` goes to `_internal/resources/` (where `ultrais_core` and `app`
+    look for it, relative to their own files), except Python scripts and the weights, which come
+    from `weights` so a build can ship weights from elsewhere (tests ship random ones).
+    """
+    pairs: list[tuple[str, str]] = []
+    for path in sorted(resources.rglob("*")):
+        relative = path.relative_to(resources)
+        if not path.is_file() or relative.parts[0] == "weights":
+            continue
+        if path.suffix in (".py", ".pyc") or "__pycache__" in relative.parts:
+            continue
+        pairs.append((str(path), str(PurePosixPath("resources", *relative.parts[:-1]))))
+    pairs.extend(
+        (str(path), "resources/weights")
+        for path in weights_files(weights).values()
+        if path.is_file()
+    )
+    return pairs
+
+
+def macos_minimum(wheel_tags: Iterable[str], floor: str = "12.0") -> str:
+    """The macOS version an app needs: the newest `macosx_X_Y` among its wheels' tags (the
+    WHEEL files' `Tag:` lines), at least `floor`. Goes into LSMinimumSystemVersion."""
+    versions = [(int(floor.split(".")[0]), int(floor.split(".")[1]))]
+    for tag in wheel_tags:
+        match = re.search(r"macosx_(\d+)_(\d+)_", tag)
+        if match is not None:
+            versions.append((int(match.group(1)), int(match.group(2))))
+    major, minor = max(versions)
+    return f"{major}.{minor}"
+
+
+def installed_wheel_tags(distributions: Iterable[str]) -> list[str]:
+    """The `Tag:` lines of installed distributions' WHEEL metadata (empty where unknown)."""
+    from importlib import metadata
+
+    tags: list[str] = []
+    for name in distributions:
+        try:
+            wheel = metadata.distribution(name).read_text("WHEEL") or ""
+        except metadata.PackageNotFoundError:
+            continue
+        tags += [
+            line.split(":", 1)[1].strip() for line in wheel.splitlines() if line.startswith("Tag:")
+        ]
+    return tags
+
+
+def read_version(init_file: Path) -> str:
+    """`__version__` from a package's `__init__.py`, without importing it."""
+    match = re.search(r'^__version__\s*=\s*"([^"]+)"', init_file.read_text(), re.MULTILINE)
+    if match is None:
+        raise ValueError(f"{init_file}: no __version__")
+    return match.group(1)
+
+
+def summarise_sizes(root: Path, depth: int = 2) -> tuple[int, list[tuple[str, int]]]:
+    """Total bytes under `root`, and bytes per folder (at most `depth` levels below
+    `_internal/`), largest first. Symbolic links are not counted twice."""
+    groups: dict[str, int] = {}
+    total = 0
+    for path in root.rglob("*"):
+        if path.is_symlink() or not path.is_file():
+            continue
+        size = path.stat().st_size
+        total += size
+        parts = path.relative_to(root).parts
+        prefix = parts[:1] if parts[0] == "_internal" else ()
+        folder = parts[len(prefix) : -1][:depth]
+        key = "/".join(prefix + folder) or "(top level)"
+        groups[key] = groups.get(key, 0) + size
+    return total, sorted(groups.items(), key=lambda item: item[1], reverse=True)
