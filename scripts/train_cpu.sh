@@ -11,7 +11,7 @@ mkdir -p runs
 $PY main.py pretrain-semantic --out runs/semantic_small.safetensors --steps "${SEMANTIC_STEPS:-400}"
 $PY main.py train --scale 2 --config small --steps 20000 --minutes "${X2_MINUTES:-55}" \
     --batch 8 --crop 64 --semantic runs/semantic_small.safetensors --out runs/ultrais_x2.safetensors
-$PY main.py train --scale 4 --config small --steps 20000 --minutes "${X4_MINUTES:-30}" \
+$PY main.py train --scale 4 --config small --steps 20000 --minutes "${X4_MINUTES:-40}" \
     --batch 6 --crop 64 --lr 5e-4 --init runs/ultrais_x2.safetensors --out runs/ultrais_x4.safetensors
-$PY main.py train --scale 1 --config small --steps 20000 --minutes "${X1_MINUTES:-20}" \
+$PY main.py train --scale 1 --config small --steps 20000 --minutes "${X1_MINUTES:-15}" \
     --batch 12 --crop 64 --lr 5e-4 --init runs/ultrais_x2.safetensors --out runs/ultrais_x1.safetensors
