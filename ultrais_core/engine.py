@@ -5,7 +5,6 @@ precision and the weights, and enhances an RGB float32 [0,1] array tile by tile.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,8 +221,6 @@ class Engine:
         self.last_run: TiledRun | None = None
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        if self.device.type == "cpu":
-            torch.set_num_threads(os.cpu_count() or 1)
 
     @property
     def device_name(self) -> str:
