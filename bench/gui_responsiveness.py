@@ -78,6 +78,7 @@ class BurnEngine:
         *,
         progress: Callable[[int, int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        out_dtype: type = np.float32,
     ) -> np.ndarray:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads)
@@ -93,7 +94,12 @@ class BurnEngine:
         h, w = image.shape[:2]
         out = cv2.resize(image, (w * scale, h * scale), interpolation=cv2.INTER_NEAREST)
         out *= 6.0
-        return np.clip(out, 0.0, 1.0, out=out)
+        np.clip(out, 0.0, 1.0, out=out)
+        if np.dtype(out_dtype) == np.float32:
+            return out
+        out *= float(np.iinfo(out_dtype).max)
+        out += 0.5
+        return out.astype(out_dtype)  # like the engine's canvas of that type
 
 
 def weights_present() -> bool:

