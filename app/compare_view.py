@@ -184,7 +184,7 @@ class CompareView(ZoomPanWidget):
             draw_placeholder(painter, self.rect(), EMPTY_MESSAGE)
             return
         if not self._photo.loaded:
-            draw_placeholder(painter, self.rect(), f"Opening {self._photo.name}…")
+            draw_placeholder(painter, self.rect(), self._photo.placeholder())
             return
         dpr = self.devicePixelRatioF()
         target = target_rect(placement)

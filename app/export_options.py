@@ -22,10 +22,13 @@ class ExportFormat:
 FORMATS: tuple[ExportFormat, ...] = (
     ExportFormat("jpeg", "JPEG", ".jpg", 8, True),
     ExportFormat("png", "PNG (8-bit, lossless)", ".png", 8, False),
+    ExportFormat("png16", "PNG (16-bit, lossless)", ".png", 16, False),
     ExportFormat("tiff16", "TIFF (16-bit)", ".tif", 16, False),
     ExportFormat("webp", "WebP", ".webp", 8, True),
 )
 FORMAT_BY_KEY: dict[str, ExportFormat] = {f.key: f for f in FORMATS}
+# Export all writes the batch command's formats; the nearest single-export format of each.
+BATCH_TO_EXPORT_FORMAT = {"jpg": "jpeg", "png": "png", "tif": "tiff16"}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""The Export all panel: one row per photo with its state, and the queue's buttons."""
+"""The export queue panel: one row per photo with its state, and the queue's buttons.
+
+For an Export all batch it also shows the output folder and the command line that resumes it.
+"""
 
 from __future__ import annotations
 
@@ -16,17 +19,36 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.export_queue import CANCELLED, DONE, FAILED, RUNNING, WAITING, ExportItem, ExportQueue
+from app.batch_session import BatchSession
+from app.export_queue import (
+    CANCELLED,
+    CHECKING,
+    DONE,
+    FAILED,
+    RUNNING,
+    SKIPPED,
+    WAITING,
+    ExportItem,
+    ExportQueue,
+)
 from app.icons import icon
 
 _STATE_ICONS = {
+    CHECKING: "database-search-outline",
     WAITING: "timer-sand",
     RUNNING: "progress-clock",
     DONE: "check-circle-outline",
+    SKIPPED: "check-circle-outline",
     FAILED: "alert-circle-outline",
     CANCELLED: "close-circle-outline",
 }
-_STATE_COLOURS = {DONE: theme.OK, FAILED: theme.ERROR, CANCELLED: theme.TEXT_DIM}
+_STATE_COLOURS = {
+    DONE: theme.OK,
+    SKIPPED: theme.OK,
+    FAILED: theme.ERROR,
+    CANCELLED: theme.TEXT_DIM,
+    CHECKING: theme.TEXT_DIM,
+}
 
 
 def describe(item: ExportItem) -> str:
@@ -35,6 +57,10 @@ def describe(item: ExportItem) -> str:
         return f"Running · {step}{item.fraction * 100:.0f} %"
     if item.state == FAILED:
         return f"Failed: {item.message}"
+    if item.state == SKIPPED:
+        return f"Skipped: {item.message}"
+    if item.state == CHECKING:
+        return "Checking the batch manifest…"
     return item.state.capitalize()
 
 
@@ -58,6 +84,13 @@ class ExportPanel(QWidget):
         header.setStretchLastSection(True)
         layout.addWidget(self.tree, 1)
 
+        self.batch_label = QLabel(self)
+        self.batch_label.setObjectName("dimLabel")
+        self.batch_label.setWordWrap(True)
+        self.batch_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.batch_label.hide()
+        layout.addWidget(self.batch_label)
+
         buttons = QHBoxLayout()
         self.summary = QLabel(self)
         self.summary.setObjectName("dimLabel")
@@ -77,7 +110,18 @@ class ExportPanel(QWidget):
         self.open_button.clicked.connect(self.open_output_folder)
         queue.item_added.connect(self._add_row)
         queue.item_changed.connect(self._update_row)
+        queue.batch_started.connect(self._show_batch)
         self._update_buttons()
+
+    def _show_batch(self, session: BatchSession) -> None:
+        spec = session.spec
+        text = f"Export all into {spec.dst}, with a batch manifest there. "
+        if spec.adjustments.is_identity():
+            text += f"Resume it from a terminal with:  {spec.command()}"
+        else:
+            text += "Sliders applied: the batch command would redo these photos, not resume them."
+        self.batch_label.setText(text)
+        self.batch_label.show()
 
     def row_texts(self) -> list[tuple[str, str]]:
         """(photo, status) per row, as shown; for tests and accessibility."""
@@ -124,11 +168,14 @@ class ExportPanel(QWidget):
     def _update_buttons(self) -> None:
         items = self.queue.items
         counts = {state: sum(1 for i in items if i.state == state) for state in _STATE_ICONS}
-        self.cancel_button.setEnabled(counts[WAITING] + counts[RUNNING] > 0)
+        self.cancel_button.setEnabled(counts[WAITING] + counts[RUNNING] + counts[CHECKING] > 0)
         self.retry_button.setEnabled(counts[FAILED] + counts[CANCELLED] > 0)
-        self.clear_button.setEnabled(counts[DONE] + counts[FAILED] + counts[CANCELLED] > 0)
-        self.open_button.setEnabled(counts[DONE] > 0)
-        parts = [f"{counts[DONE]} of {len(items)} done"]
+        finished = counts[DONE] + counts[SKIPPED] + counts[FAILED] + counts[CANCELLED]
+        self.clear_button.setEnabled(finished > 0)
+        self.open_button.setEnabled(counts[DONE] + counts[SKIPPED] > 0)
+        parts = [f"{counts[DONE] + counts[SKIPPED]} of {len(items)} done"]
+        if counts[SKIPPED]:
+            parts.append(f"{counts[SKIPPED]} of them before")
         if counts[FAILED]:
             parts.append(f"{counts[FAILED]} failed")
         self.summary.setText(", ".join(parts) if items else "No exports yet")

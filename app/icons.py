@@ -16,14 +16,14 @@ APP_ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "ult
 
 
 @cache
-def icon(name: str) -> QIcon:
+def icon(name: str, color: str = theme.TEXT) -> QIcon:
     """`name` without prefix, e.g. "folder-open"; an empty icon if the font cannot load."""
     try:
         import qtawesome
 
         return qtawesome.icon(
             f"mdi6.{name}",
-            color=theme.TEXT,
+            color=color,
             color_active=theme.ACCENT,
             color_disabled="#5a5a60",
         )

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from app.file_workers import Loaded, LoadWorker
 from app.photos import Photo
-from app.worker import Loaded, LoadWorker, TaskRunner
+from app.worker import TaskRunner
 
 
 class PhotoLoader(QObject):
     loaded = Signal(object)  # Photo (pixels, rgb and thumbnail now set)
-    failed = Signal(object, str)  # Photo, reason
+    failed = Signal(object, str)  # Photo, "name: reason" (one line)
 
     def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -36,7 +38,9 @@ class PhotoLoader(QObject):
         self.runner.start(worker)
 
     def _on_loaded(self, photo: Photo, loaded: Loaded) -> None:
-        self._loading.pop(photo.id, None)
+        worker = self._loading.pop(photo.id, None)
+        photo.read_s = worker.elapsed_s if worker is not None else 0.0
+        photo.source_stat = loaded.stat
         photo.image = loaded.image
         photo.rgb = loaded.rgb
         photo.thumbnail = loaded.thumbnail
@@ -44,6 +48,15 @@ class PhotoLoader(QObject):
         self.loaded.emit(photo)
 
     def _on_failed(self, photo: Photo, reason: str) -> None:
+        """`failed` carries "name: reason", one line; `photo.error` the reason alone."""
         self._loading.pop(photo.id, None)
-        photo.error = reason
-        self.failed.emit(photo, reason)
+        photo.error = short_reason(reason, photo.path)
+        self.failed.emit(photo, f"{photo.name}: {photo.error}")
+
+
+def short_reason(reason: str, path: Path) -> str:
+    """The reader's message without its "Cannot read '<path>': " prefix, for places that show
+    the file's name already; any other message is returned as it is, on one line."""
+    prefix = f"Cannot read '{path}': "
+    text = reason[len(prefix) :] if reason.startswith(prefix) else reason
+    return " ".join(text.split()) or "unknown error"

@@ -13,12 +13,13 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
     QCloseEvent,
     QDragEnterEvent,
+    QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
     QKeySequence,
@@ -41,10 +42,14 @@ from app import paths, theme
 from app import settings as settings_io
 from app.about_dialog import AboutDialog
 from app.adjustments import Adjustments
+from app.batch_dialog import BatchExportDialog
+from app.batch_plan import BatchSetupError
+from app.batch_session import BatchSession
 from app.compare_view import CompareView
 from app.controls import ControlsPanel
+from app.drop_overlay import DropOverlay
 from app.export_dialog import ExportDialog
-from app.export_options import ExportOptions, is_original, output_path
+from app.export_options import BATCH_TO_EXPORT_FORMAT, ExportOptions, is_original, output_path
 from app.export_panel import ExportPanel
 from app.export_queue import DONE, FAILED, RUNNING, ExportItem, ExportQueue
 from app.icons import app_icon, icon
@@ -94,6 +99,7 @@ class MainWindow(QMainWindow):
         self.io_runner = TaskRunner(2, self)
         self.loader = PhotoLoader(self.io_runner, self)
         self.export_queue = ExportQueue(self.jobs, self.loader, self.io_runner, self)
+        self.export_queue.confirm_replace = self._confirm_replace
         self._current: Photo | None = None
         self._notes: dict[tuple[int, int], str] = {}  # (photo id, scale) -> failed/cancelled note
         self._errors: list[tuple[str, str]] = []  # (title, text) waiting for the dialog
@@ -136,6 +142,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.photo_strip)
         self.setCentralWidget(central)
+        self.drop_overlay = DropOverlay(self)
 
     def _build_docks(self) -> None:
         self.controls = ControlsPanel(self)
@@ -327,6 +334,7 @@ class MainWindow(QMainWindow):
         self.jobs.job_cancelled.connect(self._on_job_cancelled)
         self.jobs.busy_changed.connect(self._on_busy)
         self.export_queue.item_finished.connect(self._on_export_finished)
+        self.export_queue.batch_problem.connect(partial(self.report_error, "Export all"))
         self.export_queue.item_changed.connect(self._on_export_changed)
 
     # --- opening photos ---------------------------------------------------------------------
@@ -344,10 +352,15 @@ class MainWindow(QMainWindow):
             self.open_paths([SAMPLE_PHOTO], remember=False)
 
     def open_paths(self, given: list[Path], *, remember: bool = True) -> list[Photo]:
-        """Add files and folders; shows the first new photo. Returns the photos added."""
-        images, skipped = paths.expand(given)
+        """Add files and folders; shows the first new photo. Returns the photos added.
+
+        Every file is decoded on its own worker: one that cannot be read is marked failed in
+        the strip (its reason in the tooltip and the view) and reported in one dialog with the
+        others of the same drop, while the rest load as usual.
+        """
+        found = paths.expand(given)
         added: list[Photo] = []
-        for path in images:
+        for path in found.images:
             existing = self.store.find(path)
             photo = self.store.add(path)
             if photo is None:
@@ -367,29 +380,48 @@ class MainWindow(QMainWindow):
             self._save_settings()
         if added:
             self.photo_strip.select(added[0].id)
-        if skipped:
-            names = ", ".join(p.name for p in skipped[:5])
-            more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-            self.statusBar().showMessage(f"Skipped (not a supported image): {names}{more}", 8000)
-        elif not images and given:
-            self.statusBar().showMessage("No supported images found there.", 8000)
+        notes = []
+        if found.missing:
+            names = ", ".join(p.name or str(p) for p in found.missing[:5])
+            more = f" and {len(found.missing) - 5} more" if len(found.missing) > 5 else ""
+            notes.append(f"Not found: {names}{more}")
+        if found.left_out:
+            notes.append(
+                f"Opened the first {len(found.images)} photos; {found.left_out} more were left "
+                "out (open their folders one at a time)"
+            )
+        if not found.images and given and not found.missing:
+            notes.append("No photos found there")
+        if notes:
+            self.statusBar().showMessage(". ".join(notes) + ".", 10000)
         return added
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if any(url.isLocalFile() for url in event.mimeData().urls()):
+        local = self._local_paths(event.mimeData().urls())
+        if local:
             event.acceptProposedAction()
+            self.drop_overlay.show_for(local)
         else:
             event.ignore()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         event.acceptProposedAction()
 
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.drop_overlay.hide()
+        super().dragLeaveEvent(event)
+
     def dropEvent(self, event: QDropEvent) -> None:
-        local = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        self.drop_overlay.hide()
+        local = self._local_paths(event.mimeData().urls())
         if local:
             event.acceptProposedAction()
             # Opened after the drop returns: the drag source (a file manager) waits for us.
             QTimer.singleShot(0, partial(self.open_paths, local))
+
+    @staticmethod
+    def _local_paths(urls: list[QUrl]) -> list[Path]:
+        return [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]
 
     def _on_loaded(self, photo: Photo) -> None:
         if photo.thumbnail is not None:
@@ -401,12 +433,13 @@ class MainWindow(QMainWindow):
         self._evict()
 
     def _on_load_failed(self, photo: Photo, reason: str) -> None:
+        self.photo_strip.set_failed(photo.id, photo.error or reason)
+        if photo is self._current:
+            self.compare_view.refresh()
+            self.scales_view.refresh()
         if self.export_queue.active is not None and self.export_queue.active.photo is photo:
             return  # the export queue reports it in its row
-        self.photo_strip.set_failed(photo.id, reason)
-        self.report_error("Could not open photo", f"{photo.name}: {reason}")
-        if photo is self._current:
-            self.compare_view.set_status(reason)
+        self.report_error("Could not open photo", reason)
 
     # --- showing a photo --------------------------------------------------------------------
 
@@ -428,7 +461,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{photo.name} — UltraIS")
         if photo.loaded:
             self._request_for_view()
-        else:
+        elif photo.error is None:  # a file that failed says why in the view; no retry loop
             self.loader.load(photo)
         self._update_view_status()
         self._evict()
@@ -607,40 +640,58 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Exporting {photo.name}…", 4000)
 
     def export_all(self) -> None:
+        """Every open photo as one resumable batch into a folder (see `app.batch_plan`)."""
         photos = [p for p in self.store.photos() if p.error is None]
         if not photos:
             self.statusBar().showMessage("Open some photos first.", 5000)
             return
-        options = self._ask_export_options(photos)
-        if options is None:
-            return
-        targets = {photo.id: output_path(photo.path, options) for photo in photos}
-        existing = [
-            t for p in photos if (t := targets[p.id]).exists() and not is_original(t, p.path)
-        ]
-        overwrite = False
-        if existing:
-            answer = QMessageBox.question(
-                self,
-                "Files already exist",
-                f"{len(existing)} of the files to write already exist "
-                f"(for example {existing[0].name}).\n\nReplace them? "
-                "No skips those photos.",
-                QMessageBox.StandardButton.Yes
-                | QMessageBox.StandardButton.No
-                | QMessageBox.StandardButton.Cancel,
-                QMessageBox.StandardButton.No,
+        if self.export_queue.batch_running():
+            self.statusBar().showMessage(
+                "Export all is still running; wait for it or cancel it first.", 8000
             )
-            if answer == QMessageBox.StandardButton.Cancel:
-                return
-            overwrite = answer == QMessageBox.StandardButton.Yes
-        adjustments = self.controls.adjustments
-        for photo in photos:
-            target = targets[photo.id]
-            if target.exists() and not overwrite:
-                continue
-            self.export_queue.add(ExportItem(photo, options, adjustments, target, overwrite))
+            return
+        s = self.settings
+        dialog = BatchExportDialog(
+            sources=[p.path for p in photos],
+            fmt=s.batch_format,
+            quality=s.jpeg_quality,
+            scale=s.scale,
+            folder=s.batch_folder or s.output_folder,
+            adjustments=self.controls.adjustments,
+            precision=s.precision,
+            weights=Path(w) if (w := self.provider.options.weights) else None,
+            parent=self,
+        )
+        if dialog.exec() != BatchExportDialog.DialogCode.Accepted:
+            return
+        try:
+            spec = dialog.spec()
+        except BatchSetupError as exc:
+            self.show_error("Export all", str(exc))
+            return
+        s.batch_format, s.batch_folder, s.jpeg_quality = spec.fmt, str(spec.dst), spec.quality
+        self._save_settings()
+        options = ExportOptions(
+            format=BATCH_TO_EXPORT_FORMAT[spec.fmt],
+            quality=spec.quality,
+            folder=str(spec.dst),
+            scale=spec.scale,
+        )
+        session = BatchSession(spec, self)
+        self.export_queue.add_batch(session, photos, options, spec.adjustments)
         self.export_dock.show()
+
+    def _confirm_replace(self, paths: list[Path], folder: Path) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Files already exist",
+            f"{len(paths)} of the files to write already exist in {folder} and were not "
+            f"written by this batch (for example the one for {paths[0].name}).\n\n"
+            "Replace them? No skips those photos.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _ask_export_options(self, photos: list[Photo]) -> ExportOptions | None:
         dialog = ExportDialog(self.settings.export_options(), [p.path for p in photos], self)
@@ -794,6 +845,9 @@ class MainWindow(QMainWindow):
         self.io_runner.cancel_all()
         finished = self.jobs.shutdown(timeout_ms)
         finished = self.io_runner.wait(timeout_ms) and finished
+        # After the writer: a cancelled photo's manifest row goes back to pending, then the
+        # batch lets go of its folder.
+        finished = self.export_queue.shutdown(timeout_ms) and finished
         if not finished:
             log.warning("a worker is still running after %d ms; it ends after its tile", timeout_ms)
         return finished

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QColor, QIcon
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
 
+from app import theme
 from app.icons import icon
 from app.photos import THUMBNAIL_EDGE
 from app.qimage import pixmap_from_rgb8
@@ -59,8 +60,9 @@ class PhotoStrip(QListWidget):
     def set_failed(self, photo_id: int, reason: str) -> None:
         item = self._item(photo_id)
         if item is not None:
-            item.setIcon(icon("alert-circle-outline"))
-            item.setToolTip(f"{item.text()}: {reason}")
+            item.setIcon(icon("alert-circle-outline", color=theme.ERROR))
+            item.setForeground(QColor(theme.ERROR))
+            item.setToolTip(f"{item.text()}: could not open it: {reason}")
 
     def remove_photo(self, photo_id: int) -> None:
         item = self._item(photo_id)

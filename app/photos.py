@@ -1,9 +1,10 @@
 """The photos the user has opened and the network results cached for them; no Qt.
 
 The network is slow and the sliders are fast, so each (photo, scale) result is kept and every
-slider move works from it. Decoded pixels and results are big (a 24 MP photo is 290 MB as
-float32, its x4 result 4.6 GB), so the store evicts least recently viewed photos past a budget
-and reloads them on demand; thumbnails are always kept.
+slider move works from it. Results are kept as uint16 (a x4 result of a 12 MP photo is 1.2 GB
+that way, 2.3 GB as float32) and only the region on screen, or the strip being exported, is
+ever converted to float. The store still evicts least recently viewed photos past a budget and
+reloads them on demand; thumbnails are always kept.
 """
 
 from __future__ import annotations
@@ -19,27 +20,31 @@ import numpy as np
 from app.adjustments import exposure_gain
 
 THUMBNAIL_EDGE = 160
+RESULT_DTYPE = np.uint16  # what the engine is asked for, and what the cache holds
+_GAIN_SAMPLES = 262_144
 
 
 @dataclass(frozen=True)
 class Enhanced:
-    """One network result: `pixels` in the engine's layout, `rgb` its HxWx3 form for display."""
+    """One network result, uint16 in the engine's layout (HxW, HxWx3 or HxWx4)."""
 
     scale: int
     pixels: np.ndarray
-    rgb: np.ndarray
     seconds: float
     gain: float  # exposure gain that matches the input to this result (for the Strength slider)
-    # `rgb` area-reduced to the input's size (None at x1). Fitting a x4 result on screen from
+    # `pixels` area-reduced to the input's size (None at x1). Fitting a x4 result on screen from
     # this costs a sixteenth of resampling the full result, which keeps the redraw when a
     # result arrives, and every slider move at Fit, far below 100 ms.
     reduced: np.ndarray | None = None
 
     @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width) of the result."""
+        return int(self.pixels.shape[0]), int(self.pixels.shape[1])
+
+    @property
     def nbytes(self) -> int:
-        extra = 0 if self.rgb is self.pixels else self.rgb.nbytes
-        if self.reduced is not None:
-            extra += self.reduced.nbytes
+        extra = 0 if self.reduced is None else int(self.reduced.nbytes)
         return int(self.pixels.nbytes) + extra
 
 
@@ -53,6 +58,8 @@ class Photo:
     results: dict[int, Enhanced] = field(default_factory=dict)
     error: str | None = None
     last_used: int = 0
+    source_stat: tuple[int, int] | None = None  # (size, mtime_ns) of the file when decoded
+    read_s: float = 0.0  # how long decoding took
 
     @property
     def name(self) -> str:
@@ -80,21 +87,72 @@ class Photo:
     def add_result(self, result: Enhanced) -> None:
         self.results[result.scale] = result
 
+    def placeholder(self) -> str:
+        """What a view shows while there are no pixels: opening, or why it could not."""
+        if self.error:
+            return f"Could not open {self.name}\n{self.error}"
+        return f"Opening {self.name}…"
+
 
 def make_enhanced(
     scale: int, pixels: np.ndarray, input_rgb: np.ndarray, seconds: float
 ) -> Enhanced:
-    """Wrap an engine result; call it on the worker thread (it may copy a large array)."""
-    rgb = as_rgb(pixels)
+    """Wrap an engine result; call it on the worker thread (it resamples a large array).
+
+    `pixels` should already be uint16 (the engine writes tiles straight into a uint16
+    canvas); anything else is converted, so a float result is not kept at four bytes a value.
+    """
+    pixels = as_result_dtype(pixels)
     reduced = None
     if scale > 1:
         h, w = input_rgb.shape[:2]
-        reduced = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
-    return Enhanced(scale, pixels, rgb, seconds, exposure_gain(input_rgb, rgb), reduced)
+        reduced = cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA)
+    # The gain only needs the mean light: a strided sample, converted, costs the same at any size.
+    step = max(1, int(np.ceil(np.sqrt(pixels.shape[0] * pixels.shape[1] / _GAIN_SAMPLES))))
+    sample = to_float_rgb(pixels[::step, ::step])
+    return Enhanced(scale, pixels, seconds, exposure_gain(input_rgb, sample), reduced)
+
+
+def as_result_dtype(pixels: np.ndarray) -> np.ndarray:
+    """An engine result as uint16 (the same array when it already is)."""
+    if pixels.dtype == RESULT_DTYPE:
+        return pixels
+    if pixels.dtype == np.uint8:
+        return pixels.astype(RESULT_DTYPE) * RESULT_DTYPE(257)
+    out = np.empty(pixels.shape, dtype=RESULT_DTYPE)
+    rows = max(1, (1 << 22) // max(1, pixels[0].size))  # float temporaries of a few MB
+    for r0 in range(0, pixels.shape[0], rows):
+        quantize_into(out[r0 : r0 + rows], pixels[r0 : r0 + rows])
+    return out
+
+
+def quantize_into(target: np.ndarray, values: np.ndarray) -> None:
+    """float [0, 1] values -> `target` (uint8 or uint16), rounded; `values` is not modified."""
+    peak = np.float32(np.iinfo(target.dtype).max)
+    scaled = np.clip(values, 0.0, 1.0, dtype=np.float32)
+    scaled *= peak
+    scaled += np.float32(0.5)
+    np.copyto(target, scaled, casting="unsafe")
+
+
+def to_float(pixels: np.ndarray) -> np.ndarray:
+    """uint8/uint16/float samples -> float32 in [0, 1], same layout (a copy unless float32)."""
+    if pixels.dtype == np.float32:
+        return pixels
+    if pixels.dtype.kind == "u":
+        out = pixels.astype(np.float32)
+        out *= np.float32(1.0 / np.iinfo(pixels.dtype).max)
+        return out
+    return pixels.astype(np.float32)
+
+
+def to_float_rgb(pixels: np.ndarray) -> np.ndarray:
+    """Any layout and sample type -> float32 HxWx3 in [0, 1]; meant for regions and strips."""
+    return as_rgb(to_float(pixels))
 
 
 def as_rgb(pixels: np.ndarray) -> np.ndarray:
-    """HxW, HxWx3 or HxWx4 float32 -> contiguous HxWx3 (the same array when already RGB)."""
+    """HxW, HxWx1, HxWx3 or HxWx4 -> contiguous HxWx3 (the same array when already RGB)."""
     if pixels.ndim == 2:
         return np.repeat(pixels[..., None], 3, axis=2)
     if pixels.shape[2] == 3:

@@ -1,8 +1,10 @@
 """Turning cached pixels into what the views show and what export writes; numpy + OpenCV, no Qt.
 
 Preview speed comes from working at display resolution: only the visible region is resampled
-to the widget's size, and the sliders run on that small array, never on the full x4 result.
-Export runs the very same slider maths on full-resolution strips.
+to the widget's size (from the uint16 cache), converted to float, and the sliders run on that
+small array, never on the full x4 result. Export runs the very same slider maths on
+full-resolution strips and writes each strip straight into a uint8 or uint16 canvas, so no
+full-size float copy of the result ever exists.
 """
 
 from __future__ import annotations
@@ -13,12 +15,19 @@ import cv2
 import numpy as np
 
 from app.adjustments import DETAIL_RADIUS_INPUT_PX, Adjustments, apply_adjustments, luminance
-from app.photos import Enhanced
+from app.photos import Enhanced, as_rgb, quantize_into, to_float, to_float_rgb
 from app.viewport import Rect
 
 # Above this magnification, show pixels as squares: someone zoomed to 400 % wants to see
 # the pixels, not a blur of them.
 _NEAREST_FROM_ZOOM = 4.0
+
+# Export strips: at most this many output pixels, and at most 1/_MIN_STRIPS of the image, so
+# the float temporaries of a strip stay small next to the canvas whatever the photo's size.
+_STRIP_PIXELS = 1 << 20
+_MIN_STRIPS = 32
+
+CANVAS_DTYPES = (np.uint8, np.uint16)
 
 
 def sample(image: np.ndarray, source: Rect, out_w: int, out_h: int) -> np.ndarray:
@@ -69,7 +78,8 @@ def fast_smooth(image: np.ndarray, radius: float) -> np.ndarray:
 
 
 class RegionCache:
-    """Display-resolution samples of the input and of each result, for the current region.
+    """Display-resolution samples of the input and of each result, for the current region, as
+    float32 RGB (whatever the layout and sample type of the array they come from).
 
     Resampling a x4 result of a 1 MP photo to the screen costs ~80 ms; the sliders do not
     change it, so it is done once per region and the sliders only run on the small array.
@@ -87,7 +97,7 @@ class RegionCache:
         key = (id(image), image.shape, source, out_w, out_h)
         found = self._entries.pop(key, None)
         if found is None:
-            found = sample(image, source, out_w, out_h)
+            found = to_float_rgb(sample(image, source, out_w, out_h))
         self._entries[key] = found  # re-inserted last: the dict order is the LRU order
         while len(self._entries) > self._capacity:
             self._entries.pop(next(iter(self._entries)))
@@ -124,7 +134,7 @@ def render_after(
         # The screen shows no more than input resolution: the reduced copy has all it needs.
         after = cache.get(enhanced.reduced, scene, out_w, out_h)
     else:
-        after = cache.get(enhanced.rgb, scene.scaled(enhanced.scale), out_w, out_h)
+        after = cache.get(enhanced.pixels, scene.scaled(enhanced.scale), out_w, out_h)
     if adj.is_identity():
         return to_uint8(after)
     if adj.strength < 1.0:
@@ -141,53 +151,71 @@ def render_full(
     enhanced: Enhanced,
     adj: Adjustments,
     *,
-    strip_rows: int = 512,
+    out_dtype: type = np.uint8,
+    strip_rows: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> np.ndarray:
-    """The full-resolution result with the sliders applied, in the engine's channel layout.
+    """The full-resolution result with the sliders applied, in the engine's channel layout,
+    as a uint8 or uint16 canvas (`out_dtype`) ready for `write_image`.
 
-    Works in horizontal strips with a margin for the blur, so the temporaries stay a few strips
-    large even for a x4 result of a big photo.
+    Works in horizontal strips with a margin for the blur: each strip is converted to float,
+    adjusted and written into the canvas, so the float temporaries stay a strip large even
+    for a x4 result of a big photo. With neutral sliders a uint16 export is the cached result
+    itself (no copy).
     """
-    from app.photos import as_rgb  # local: keeps the import graph one-way at module load
-
-    out_h, out_w = enhanced.rgb.shape[:2]
+    if out_dtype not in CANVAS_DTYPES:
+        raise ValueError(f"out_dtype must be uint8 or uint16, not {out_dtype}")
     layout = enhanced.pixels
-    if adj.is_identity():
-        return np.clip(layout, 0.0, 1.0).astype(np.float32, copy=False)
-
+    out_h, out_w = enhanced.shape
+    if adj.is_identity() and layout.dtype == out_dtype:
+        return layout
+    rows = strip_rows or _auto_strip_rows(out_h, out_w)
+    strips = max(1, -(-out_h // rows))
+    canvas = np.empty(layout.shape, dtype=out_dtype)
     original_rgb = as_rgb(original_pixels)
     scale = enhanced.scale
     radius = DETAIL_RADIUS_INPUT_PX * scale
     margin = 2 * round(radius) + 2 if adj.detail else 0
-    result_rgb = np.empty((out_h, out_w, 3), dtype=np.float32)
-    strips = max(1, -(-out_h // strip_rows))
     for index in range(strips):
         if cancel is not None and cancel():
             from ultrais_core.errors import Cancelled
 
             raise Cancelled("export cancelled")
-        r0 = index * strip_rows
-        r1 = min(out_h, r0 + strip_rows)
-        m0 = max(0, r0 - margin)
-        m1 = min(out_h, r1 + margin)
-        after = enhanced.rgb[m0:m1]
-        if adj.strength < 1.0:
-            matched = _upscale_rows(original_rgb, scale, m0, m1, out_w)
-            matched *= np.float32(enhanced.gain)
+        r0 = index * rows
+        r1 = min(out_h, r0 + rows)
+        if adj.is_identity():
+            quantize_into(canvas[r0:r1], to_float(layout[r0:r1]))
         else:
-            matched = after  # unused by the blend at full strength
-        adjusted = apply_adjustments(after, matched, adj, blur_radius=radius, blur=fast_smooth)
-        result_rgb[r0:r1] = adjusted[r0 - m0 : r0 - m0 + (r1 - r0)]
+            m0 = max(0, r0 - margin)
+            m1 = min(out_h, r1 + margin)
+            after = to_float_rgb(layout[m0:m1])
+            if adj.strength < 1.0:
+                matched = _upscale_rows(original_rgb, scale, m0, m1, out_w)
+                matched *= np.float32(enhanced.gain)
+            else:
+                matched = after  # unused by the blend at full strength
+            adjusted = apply_adjustments(after, matched, adj, blur_radius=radius, blur=fast_smooth)
+            _store_strip(canvas[r0:r1], adjusted[r0 - m0 : r1 - m0], layout[r0:r1])
         if progress is not None:
             progress(index + 1, strips)
+    return canvas
 
-    if layout.ndim == 2:
-        return luminance(result_rgb)
-    if layout.shape[2] == 4:
-        return np.concatenate([result_rgb, np.clip(layout[..., 3:4], 0.0, 1.0)], axis=2)
-    return result_rgb
+
+def _auto_strip_rows(height: int, width: int) -> int:
+    budget = min(_STRIP_PIXELS, max(1, height * width // _MIN_STRIPS))
+    return max(8, budget // max(1, width))
+
+
+def _store_strip(target: np.ndarray, rgb: np.ndarray, source: np.ndarray) -> None:
+    """Adjusted float RGB rows -> canvas rows in the result's layout (grey, RGB or RGBA)."""
+    if target.ndim == 2:
+        quantize_into(target, luminance(rgb))
+    elif target.shape[2] == 4:
+        quantize_into(target[..., :3], rgb)
+        quantize_into(target[..., 3], to_float(source[..., 3]))  # alpha is never adjusted
+    else:
+        quantize_into(target, rgb)
 
 
 def _upscale_rows(

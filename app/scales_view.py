@@ -105,7 +105,10 @@ class ScalePane(ZoomPanWidget):
         painter.fillRect(self.rect(), QColor(theme.BACKGROUND))
         placement = self.placement()
         if placement is None or self._photo is None:
-            draw_placeholder(painter, self.rect(), f"x{self.scale}")
+            photo = self._photo
+            waiting = photo is not None and not photo.loaded and self.scale == SCALES[0]
+            text = photo.placeholder() if waiting else f"x{self.scale}"
+            draw_placeholder(painter, self.rect(), text)
             return
         drawn = self._pixmap(placement, self.devicePixelRatioF())
         if drawn is not None:

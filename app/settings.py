@@ -47,6 +47,8 @@ class Settings:
     jpeg_quality: int = 92
     output_folder: str = ""  # empty: next to each original
     name_pattern: str = DEFAULT_PATTERN
+    batch_format: str = "png"  # Export all: jpg, png or tif, as the batch command writes them
+    batch_folder: str = ""  # Export all's output folder
     # History and window
     recent_files: list[str] = field(default_factory=list)
     last_open_folder: str = ""
@@ -81,6 +83,8 @@ _VALIDATORS: dict[str, Any] = {
     "jpeg_quality": lambda v: _is_int(v) and 1 <= v <= 100,
     "output_folder": lambda v: isinstance(v, str),
     "name_pattern": lambda v: isinstance(v, str) and bool(v.strip()),
+    "batch_format": lambda v: v in ("jpg", "png", "tif"),
+    "batch_folder": lambda v: isinstance(v, str),
     "recent_files": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
     "last_open_folder": lambda v: isinstance(v, str),
     "window_geometry": lambda v: isinstance(v, str),

@@ -1,4 +1,4 @@
-"""Everything that runs off the GUI thread, and the only module that touches the engine.
+"""What runs off the GUI thread, and the only module that touches the engine.
 
 Each worker is a QRunnable that owns a `WorkerSignals` object; the signals object is created in
 the GUI thread, so its signals reach GUI slots through queued connections. Workers emit numpy
@@ -19,16 +19,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
-from app.adjustments import Adjustments
-from app.photos import Enhanced, as_rgb, make_enhanced, make_thumbnail
-from app.render import render_full
-from ultrais_core.errors import Cancelled, ImageWriteError, UltraISError
+from app.photos import RESULT_DTYPE, Enhanced, make_enhanced
+from ultrais_core.errors import Cancelled, UltraISError
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +41,19 @@ class WorkerSignals(QObject):
 class Worker(QRunnable):
     """Runs `work()` on a pool thread and reports the outcome through `signals`."""
 
+    memory_message = (
+        "Not enough memory for this photo at this scale. Try a smaller scale or tile size."
+    )
+    # Besides UltraISError, exceptions whose message is meant for the user as it is.
+    expected_errors: tuple[type[Exception], ...] = ()
+
     def __init__(self) -> None:
         super().__init__()
         # Python owns the object: Qt must not delete it while our references still point to it.
         self.setAutoDelete(False)
         self.signals = WorkerSignals()
         self.elapsed_s = 0.0
+        self.error: Exception | None = None  # what ended it, when it failed
         self._cancel = threading.Event()
         self._done = threading.Event()
 
@@ -78,23 +82,39 @@ class Worker(QRunnable):
         except Cancelled:
             self.elapsed_s = time.perf_counter() - start
             self.signals.cancelled.emit()
-        except UltraISError as exc:
+        except (UltraISError, *self.expected_errors) as exc:
             self.elapsed_s = time.perf_counter() - start
+            self.error = exc
             self.signals.failed.emit(str(exc) or type(exc).__name__)
-        except MemoryError:
+        except MemoryError as exc:
             self.elapsed_s = time.perf_counter() - start
-            self.signals.failed.emit(
-                "Not enough memory for this photo at this scale. Try a smaller scale or tile size."
-            )
+            self.error = exc
+            self.signals.failed.emit(self.memory_message)
         except Exception as exc:  # any bug must become a dialog, not a dead thread
             log.exception("worker %s failed", type(self).__name__)
             self.elapsed_s = time.perf_counter() - start
+            self.error = exc
             self.signals.failed.emit(f"Unexpected error ({type(exc).__name__}): {exc}")
         else:
             self.elapsed_s = time.perf_counter() - start
             self.signals.finished.emit(result)
         finally:
             self._done.set()
+
+
+class CallWorker(Worker):
+    """Runs one function; `finished` carries what it returns. For short jobs such as a
+    manifest update, which must not run on the GUI thread."""
+
+    def __init__(
+        self, function: Callable[[], Any], expected: tuple[type[Exception], ...] = ()
+    ) -> None:
+        super().__init__()
+        self.function = function
+        self.expected_errors = expected
+
+    def work(self) -> Any:
+        return self.function()
 
 
 # --- the engine ----------------------------------------------------------------------------
@@ -192,10 +212,12 @@ def lower_thread_priority(increment: int = 5) -> None:
 
 
 class EnhanceWorker(Worker):
-    """One engine run: `finished` carries the result array (scale*H x scale*W, same layout).
+    """One engine run: `finished` carries the result array (scale*H x scale*W, same layout),
+    uint16: the engine writes its tiles straight into a uint16 canvas, half the memory of
+    float32, and every later use converts only the region or strip it needs.
 
-    The display form of the result (`enhanced`: RGB view, exposure gain, seconds taken) is also
-    made here, because for a grey or RGBA photo it copies an array of hundreds of megabytes.
+    The cached form of the result (`enhanced`: reduced copy, exposure gain, seconds taken) is
+    also made here, because resampling a x4 result takes a while.
     """
 
     def __init__(
@@ -214,86 +236,15 @@ class EnhanceWorker(Worker):
         # Timed from here: the label says how long this scale took, not how long torch loaded.
         start = time.perf_counter()
         out = engine.enhance(
-            self.pixels, self.scale, progress=self.report, cancel=self.is_cancelled
+            self.pixels,
+            self.scale,
+            progress=self.report,
+            cancel=self.is_cancelled,
+            out_dtype=RESULT_DTYPE,
         )
         seconds = time.perf_counter() - start
         self.enhanced = make_enhanced(self.scale, out, self.input_rgb, seconds)
         return out
-
-
-# --- image files ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Loaded:
-    image: Any  # LoadedImage
-    rgb: np.ndarray
-    thumbnail: np.ndarray
-
-
-class LoadWorker(Worker):
-    """Decode one file and make its thumbnail; `finished` carries a `Loaded`."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.path = path
-
-    def work(self) -> Loaded:
-        from ultrais_core.imageio import read_image  # decoders load on first use
-
-        image = read_image(self.path)
-        rgb = as_rgb(image.pixels)
-        return Loaded(image, rgb, make_thumbnail(rgb))
-
-
-class ExportWorker(Worker):
-    """Apply the sliders to a full-resolution result and write it; `finished` carries the Path."""
-
-    def __init__(
-        self,
-        image: Any,
-        enhanced: Enhanced,
-        adjustments: Adjustments,
-        target: Path,
-        *,
-        bit_depth: int,
-        quality: int,
-        overwrite: bool,
-    ) -> None:
-        super().__init__()
-        self.image = image
-        self.enhanced = enhanced
-        self.adjustments = adjustments
-        self.target = target
-        self.bit_depth = bit_depth
-        self.quality = quality
-        self.overwrite = overwrite
-
-    def work(self) -> Path:
-        from ultrais_core.imageio import write_image
-
-        try:
-            self.target.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ImageWriteError(
-                f"Cannot create the folder {self.target.parent}: {exc.strerror or exc}"
-            ) from exc
-
-        pixels = render_full(
-            self.image.pixels,
-            self.enhanced,
-            self.adjustments,
-            progress=self.report,
-            cancel=self.is_cancelled,
-        )
-        return write_image(
-            self.target,
-            pixels,
-            source=self.image,
-            bit_depth=self.bit_depth,
-            quality=self.quality,
-            overwrite=self.overwrite,
-        )
 
 
 # --- running them ---------------------------------------------------------------------------

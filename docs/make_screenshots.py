@@ -3,7 +3,9 @@
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/make_screenshots.py
 
 Writes docs/screenshot_main.png (a photo loaded, split view), docs/screenshot_split_drag.png
-(the split line mid-drag, zoomed in) and docs/screenshot_scales.png (x1/x2/x4 side by side).
+(the split line mid-drag, zoomed in), docs/screenshot_scales.png (x1/x2/x4 side by side),
+docs/screenshot_drop.png (files dragged over the window) and docs/screenshot_export_all.png
+(Export all as a resumable batch, one photo of which an earlier run had done).
 Uses the real engine when resources/weights/ holds weights; otherwise a classical stand-in
 (auto exposure, light denoising, Lanczos upscale) so that the pictures show the GUI with a
 plausible result. The stand-in is named in the status bar; it is not the network.
@@ -25,11 +27,14 @@ os.environ.setdefault("ULTRAIS_SETTINGS", str(Path(tempfile.mkdtemp()) / "settin
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtCore import QEventLoop, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl  # noqa: E402
+from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app import theme  # noqa: E402
+from app.batch_plan import make_spec  # noqa: E402
+from app.batch_session import BatchSession  # noqa: E402
+from app.export_options import BATCH_TO_EXPORT_FORMAT, ExportOptions  # noqa: E402
 from app.icons import app_icon  # noqa: E402
 from app.main_window import SAMPLE_PHOTO, MainWindow  # noqa: E402
 
@@ -49,6 +54,7 @@ class ClassicalStandIn:
         *,
         progress: Callable[[int, int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        out_dtype: type = np.float32,
     ) -> np.ndarray:
         # A night-time exposure (mean 5 % linear), not daylight; then non-local means on the
         # brightened 8-bit image, which is what a careful manual edit would do.
@@ -65,7 +71,10 @@ class ClassicalStandIn:
         )
         if progress is not None:
             progress(1, 1)
-        return np.clip(out, 0, 1).astype(np.float32)
+        out = np.clip(out, 0, 1)
+        if np.dtype(out_dtype) == np.float32:
+            return out.astype(np.float32)
+        return (out * np.iinfo(out_dtype).max + 0.5).astype(out_dtype)
 
 
 def wait_until(predicate: Callable[[], object], timeout_s: float = 600) -> None:
@@ -129,6 +138,30 @@ def mouse(widget: object, kind: QMouseEvent.Type, pos: QPoint) -> None:
     QApplication.sendEvent(widget, event)
 
 
+def drag_over(window: MainWindow, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDragEnterEvent(
+        QPointF(window.width() / 2, window.height() / 2),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(window, event)
+
+
+def export_all(window: MainWindow, dst: Path, photos: list) -> None:
+    """What File > Export all does once its dialog is accepted (PNG, x2, into `dst`)."""
+    spec = make_spec([p.path for p in photos], dst, scale=2, fmt="png", quality=92)
+    options = ExportOptions(format=BATCH_TO_EXPORT_FORMAT["png"], folder=str(dst), scale=2)
+    session = BatchSession(spec, window)
+    window.export_queue.add_batch(session, photos, options, window.controls.adjustments)
+    window.export_dock.show()
+    wait_until(lambda: not window.export_queue.is_busy())
+    session.wait(60_000)
+
+
 def main() -> int:
     app = QApplication(sys.argv[:1])
     app.setApplicationName("UltraIS")
@@ -145,7 +178,11 @@ def main() -> int:
     window.show()
     window._set_scale(2, request=False)
     with tempfile.TemporaryDirectory() as tmp:
-        window.open_paths([SAMPLE_PHOTO, *extra_photos(Path(tmp))], remember=False)
+        folder = Path(tmp) / "night"
+        folder.mkdir()
+        sample = folder / SAMPLE_PHOTO.name
+        sample.write_bytes(SAMPLE_PHOTO.read_bytes())  # one folder: one batch source below
+        window.open_paths([sample, *extra_photos(folder)], remember=False)
         window.show_photo(window.store.photos()[0].id)
         photo = window.current_photo
         wait_until(lambda: photo.loaded and 2 in photo.results)
@@ -171,6 +208,29 @@ def main() -> int:
         centre = pane.viewport
         pane.pan((centre.cx - 430) * 3.0, (centre.cy - 330) * 3.0)
         shots.append(save(window, "screenshot_scales.png"))
+
+        # Files dragged over the window: the whole window says it will take them.
+        window._apply_view_mode("compare")
+        window.fit()
+        drag_over(window, [folder / "a.jpg", folder / "b.jpg", folder])
+        shots.append(save(window, "screenshot_drop.png"))
+        QApplication.sendEvent(window, QDragLeaveEvent())
+
+        # Export all as a batch, into a folder where an earlier run already did one photo.
+        window.controls.rows["shadows"].reset()
+        if not has_weights:  # the batch settings name the weights; here they name the stand-in
+            from ultrais_core.batch import planner
+
+            planner.DEFAULT_WEIGHTS_DIR = Path(tmp) / "stand-in"
+            planner.DEFAULT_WEIGHTS_DIR.mkdir()
+            for scale in (1, 2, 4):
+                (planner.DEFAULT_WEIGHTS_DIR / f"ultrais_x{scale}.safetensors").write_text("-")
+        out = Path(tmp) / "enhanced"
+        export_all(window, out, window.store.photos()[:1])
+        window.export_queue.clear_finished()
+        window.export_panel._clear_finished()
+        export_all(window, out, window.store.photos())
+        shots.append(save(window, "screenshot_export_all.png"))
         window.close()
     for shot in shots:
         print(f"wrote {shot.relative_to(ROOT)}")  # noqa: T201 - a script reporting its output

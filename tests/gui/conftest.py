@@ -44,10 +44,12 @@ class FakeEngine:
         self.error: Exception | None = None
         self.fail_when = None  # callable (shape, scale) -> message or None, to fail one photo
         self.calls: list[tuple[tuple[int, ...], int]] = []
+        self.out_dtypes: list[np.dtype] = []
         self.started = threading.Event()
 
-    def enhance(self, image, scale, *, progress=None, cancel=None):
+    def enhance(self, image, scale, *, progress=None, cancel=None, out_dtype=np.float32):
         self.calls.append((image.shape, scale))
+        self.out_dtypes.append(np.dtype(out_dtype))
         self.started.set()
         for tile in range(self.tiles):
             if cancel is not None and cancel():
@@ -62,8 +64,11 @@ class FakeEngine:
                 raise UltraISError(message)
             if progress is not None:
                 progress(tile + 1, self.tiles)
-        out = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
-        return np.clip(out * 4.0, 0.0, 1.0).astype(np.float32)
+        out = np.clip(np.repeat(np.repeat(image, scale, axis=0), scale, axis=1) * 4.0, 0.0, 1.0)
+        if np.dtype(out_dtype) == np.float32:
+            return out.astype(np.float32)
+        peak = np.iinfo(out_dtype).max
+        return (out * peak + 0.5).astype(out_dtype)  # as the real engine's canvas
 
 
 @pytest.fixture
@@ -135,6 +140,26 @@ def write_photo(path: Path, width: int = 48, height: int = 32, seed: int = 0) ->
 
 
 @pytest.fixture
+def batch_weights(tmp_path, monkeypatch) -> Path:
+    """Stand-in weights files where the batch planner looks for them by default: the batch
+    settings hash the file, and the fake engine never loads it."""
+    from ultrais_core.batch import planner
+
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    for scale in (1, 2, 4):
+        (folder / f"ultrais_x{scale}.safetensors").write_bytes(f"fake x{scale}".encode())
+    monkeypatch.setattr(planner, "DEFAULT_WEIGHTS_DIR", folder)
+    return folder
+
+
+@pytest.fixture
+def new_photo():
+    """`new_photo(path, width=48, height=32, seed=0)` writes a small dark photo."""
+    return write_photo
+
+
+@pytest.fixture
 def photo_files(tmp_path) -> list[Path]:
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -142,6 +167,27 @@ def photo_files(tmp_path) -> list[Path]:
         write_photo(folder / "street.png", 48, 32, seed=1),
         write_photo(folder / "bridge.png", 40, 30, seed=2),
     ]
+
+
+def _drop(target, paths: list[Path]) -> None:
+    """A drag-and-drop of files onto `target`, as a file manager would send it."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    pos = QPointF(target.width() / 2, target.height() / 2)
+    action = Qt.DropAction.CopyAction
+    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QApplication.sendEvent(target, QDragEnterEvent(pos, action, mime, buttons, mods))
+    QApplication.sendEvent(target, QDropEvent(pos, action, mime, buttons, mods))
+
+
+@pytest.fixture
+def drop():
+    """Drop `paths` onto a widget (drag enter, then drop)."""
+    return _drop
 
 
 class DialogRecorder:

@@ -15,9 +15,14 @@ WAIT_MS = 10_000
 
 
 @pytest.fixture
-def accept_export_dialog(monkeypatch):
-    """The export dialog accepts its pre-filled options (from settings) without showing."""
+def accept_export_dialog(monkeypatch, batch_weights):
+    """The export dialogs accept their pre-filled options (from settings) without showing."""
+    from app.batch_dialog import BatchExportDialog
+
     monkeypatch.setattr(ExportDialog, "exec", lambda self: ExportDialog.DialogCode.Accepted)
+    monkeypatch.setattr(
+        BatchExportDialog, "exec", lambda self: BatchExportDialog.DialogCode.Accepted
+    )
 
 
 def enhanced_window(qtbot, window, path: Path, scale: int = 2):

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
 
 from app.about_dialog import AboutDialog
 from app.adjustments import Adjustments
@@ -17,28 +14,15 @@ from ultrais_core.errors import WeightsError
 WAIT_MS = 10_000
 
 
-def drop(target, paths: list[Path]) -> None:
-    """A drag-and-drop of files onto `target`, as a file manager would send it."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    pos = QPointF(target.width() / 2, target.height() / 2)
-    action = Qt.DropAction.CopyAction
-    enter = QDragEnterEvent(
-        pos, action, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    )
-    QApplication.sendEvent(target, enter)
-    event = QDropEvent(pos, action, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(target, event)
-
-
-def test_drop_loads_photos_and_enhances_the_first(qtbot, window, photo_files, fake_engine):
+def test_drop_loads_photos_and_enhances_the_first(qtbot, window, photo_files, fake_engine, drop):
     # Dropped on the image view, which passes drops up to the window: "anywhere" works.
     drop(window.compare_view, [photo_files[0], photo_files[1].parent])  # a file and its folder
     qtbot.waitUntil(lambda: window.photo_strip.count() == 2, timeout=WAIT_MS)
     photo = window.current_photo
     assert photo is not None and photo.path == photo_files[0].resolve()
     qtbot.waitUntil(lambda: 2 in photo.results, timeout=WAIT_MS)
-    assert photo.results[2].rgb.shape == (64, 96, 3)
+    assert photo.results[2].pixels.shape == (64, 96, 3)
+    assert photo.results[2].pixels.dtype == np.uint16
     assert window.compare_view.photo is photo
     window.compare_view.repaint()
     assert window.compare_view.last_regions["after"] == window.compare_view.last_regions["before"]

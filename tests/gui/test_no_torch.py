@@ -29,8 +29,8 @@ from app.main_window import MainWindow
 
 class Fake:
     device_name = "fake"
-    def enhance(self, image, scale, *, progress=None, cancel=None):
-        return np.repeat(np.repeat(image, scale, 0), scale, 1)
+    def enhance(self, image, scale, *, progress=None, cancel=None, out_dtype=np.uint16):
+        return (np.repeat(np.repeat(image, scale, 0), scale, 1) * 65535).astype(np.uint16)
 
 tmp = Path(sys.argv[1])
 photo = tmp / "p.png"
@@ -77,14 +77,15 @@ def test_gui_never_imports_torch(tmp_path):
 RUN_APP = r"""
 import sys
 from pathlib import Path
+import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 import app.main_window as main_window
 
 class Fake:
     device_name = "fake"
-    def enhance(self, image, scale, *, progress=None, cancel=None):
-        return image.repeat(scale, 0).repeat(scale, 1)
+    def enhance(self, image, scale, *, progress=None, cancel=None, out_dtype=np.uint16):
+        return (image.repeat(scale, 0).repeat(scale, 1) * 65535).astype(np.uint16)
 
 main_window.default_engine_factory = lambda options: Fake()
 qapp = QApplication(sys.argv[:1])

@@ -42,39 +42,106 @@ def test_before_and_after_cover_the_same_region(original):
     np.testing.assert_allclose(after / 255.0, np.clip(before / 255.0 * 3, 0, 1), atol=0.02)
 
 
+def test_results_are_cached_as_uint16(original):
+    result = enhanced_of(original, 4)
+    assert result.pixels.dtype == np.uint16 and result.reduced.dtype == np.uint16
+    assert result.shape == (120, 160) and result.reduced.shape == (30, 40, 3)
+    assert result.nbytes == result.pixels.nbytes + result.reduced.nbytes
+
+
 def test_render_full_identity_is_the_result(original):
     result = enhanced_of(original, 2)
-    out = render_full(original, result, Adjustments())
-    np.testing.assert_array_equal(out, result.pixels)
+    # 16-bit: the cached canvas itself, no copy; 8-bit: the same values rounded to 8 bits.
+    assert render_full(original, result, Adjustments(), out_dtype=np.uint16) is result.pixels
+    out = render_full(original, result, Adjustments(), out_dtype=np.uint8, strip_rows=7)
+    assert out.dtype == np.uint8
+    expected = np.round(result.pixels / 65535.0 * 255.0)
+    np.testing.assert_array_equal(out, expected.astype(np.uint8))
 
 
 @pytest.mark.parametrize("detail", [0.0, -0.8])
 def test_render_full_strips_equal_one_pass(original, detail):
     result = enhanced_of(original, 2)
     adj = Adjustments(strength=0.6, exposure=0.5, shadows=0.3, detail=detail, saturation=1.3)
-    one_pass = render_full(original, result, adj, strip_rows=10_000)
-    strips = render_full(original, result, adj, strip_rows=7)
-    np.testing.assert_allclose(strips, one_pass, atol=1e-5)
-    assert one_pass.shape == (60, 80, 3)
+    one_pass = render_full(original, result, adj, out_dtype=np.uint16, strip_rows=10_000)
+    strips = render_full(original, result, adj, out_dtype=np.uint16, strip_rows=7)
+    assert one_pass.shape == (60, 80, 3) and one_pass.dtype == np.uint16
+    np.testing.assert_allclose(strips.astype(np.int32), one_pass, atol=1)
 
 
 def test_render_full_matches_the_slider_maths(original):
     result = enhanced_of(original, 1)
     adj = Adjustments(strength=0.5, saturation=0.5)
-    expected = apply_adjustments(result.rgb, original * result.gain, adj, blur_radius=1.5)
-    np.testing.assert_allclose(render_full(original, result, adj), expected, atol=1e-4)
+    rgb = result.pixels / np.float32(65535.0)
+    expected = apply_adjustments(rgb, original * result.gain, adj, blur_radius=1.5)
+    out = render_full(original, result, adj, out_dtype=np.uint16) / 65535.0
+    np.testing.assert_allclose(out, expected, atol=2e-5)
 
 
 def test_render_full_keeps_grey_and_alpha_layouts(original):
     grey = original[..., 0].copy()
     result = make_enhanced(2, np.repeat(np.repeat(grey, 2, 0), 2, 1), as_rgb(grey), 0.1)
+    assert result.pixels.ndim == 2  # no RGB copy of a grey result is kept
     assert render_full(grey, result, Adjustments(exposure=1)).shape == (60, 80)
     rgba = np.concatenate([original, np.full((*original.shape[:2], 1), 0.5, np.float32)], 2)
     up = np.repeat(np.repeat(rgba, 2, 0), 2, 1)
     result = make_enhanced(2, up, as_rgb(rgba), 0.1)
-    out = render_full(rgba, result, Adjustments(exposure=1))
-    assert out.shape == (60, 80, 4)
-    np.testing.assert_allclose(out[..., 3], 0.5)
+    out = render_full(rgba, result, Adjustments(exposure=1), out_dtype=np.uint8)
+    assert out.shape == (60, 80, 4) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[..., 3], 128)
+    view = render_after(rgba, result, Adjustments(), Rect(0, 0, 40, 30), 40, 30)
+    assert view.shape == (30, 40, 3)
+
+
+def test_preview_converts_only_the_visible_region(original):
+    from app.render import RegionCache
+
+    result = enhanced_of(original, 4)
+    cache = RegionCache()
+    region = cache.get(result.pixels, Rect(8, 8, 40, 24), 32, 16)  # 1:1, output pixels
+    assert region.dtype == np.float32 and region.shape == (16, 32, 3)
+    np.testing.assert_allclose(region, result.pixels[8:24, 8:40] / 65535.0, atol=1e-6)
+
+
+@pytest.mark.parametrize(("bits", "dtype"), [(8, np.uint8), (16, np.uint16)])
+def test_export_never_holds_a_full_size_float_copy(monkeypatch, tmp_path, bits, dtype):
+    """While an export renders and hands its canvas to the writer, the peak of new
+    allocations stays below the float32 size of the output: the canvas of the written depth
+    plus float temporaries of a few strips, never a full-size float copy."""
+    import tracemalloc
+
+    import ultrais_core.imageio as imageio
+    from app.file_workers import ExportWorker
+
+    rng = np.random.default_rng(1)
+    small = rng.uniform(0.0, 0.2, (256, 384, 3)).astype(np.float32)
+    scale = 4
+    big = np.clip(np.repeat(np.repeat(small, scale, 0), scale, 1) * 3, 0, 1)
+    result = make_enhanced(scale, (big * 65535 + 0.5).astype(np.uint16), small, 1.0)
+    del big
+    float32_bytes = result.pixels.size * 4
+    written: list[np.ndarray] = []
+
+    def fake_write(path, pixels, **_kwargs):  # the writer's own costs are imageio's business
+        written.append(pixels)
+        return path
+
+    monkeypatch.setattr(imageio, "write_image", fake_write)
+    image = type("Img", (), {"pixels": small})()
+    adj = Adjustments(strength=0.7, exposure=0.4, shadows=0.3, saturation=1.2, detail=0.5)
+    job = ExportWorker(
+        image, result, adj, tmp_path / "out.png", bit_depth=bits, quality=90, overwrite=False
+    )
+    tracemalloc.start()
+    try:
+        job.work()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    (canvas,) = written
+    assert canvas.dtype == dtype and canvas.shape == (1024, 1536, 3)
+    assert peak < float32_bytes, (peak, float32_bytes)
+    assert peak - canvas.nbytes < float32_bytes // 2, (peak, canvas.nbytes)
 
 
 def test_thumbnail_is_small_and_visible(original):

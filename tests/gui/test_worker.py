@@ -43,7 +43,10 @@ def test_worker_finishes_with_the_result(qtbot, runner, fake_engine, image):
         runner.start(worker)
     qtbot.waitUntil(lambda: len(progress) == fake_engine.tiles, timeout=WAIT_MS)
     assert progress[-1] == (4, 4)
-    assert worker.enhanced is not None and worker.enhanced.rgb.shape == (16, 20, 3)
+    assert worker.enhanced is not None and worker.enhanced.shape == (16, 20)
+    # Cached as uint16, asked of the engine as such: no float32 copy of the full result.
+    assert fake_engine.out_dtypes == [np.dtype(np.uint16)]
+    assert worker.enhanced.pixels.dtype == np.uint16 and worker.enhanced.reduced.dtype == np.uint16
     assert worker.enhanced.gain == pytest.approx(4.0, rel=1e-3)  # fake engine: input x4
 
 

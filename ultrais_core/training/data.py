@@ -622,12 +622,17 @@ class PairDataset(Dataset):
         return self._real_item(rng) if use_real else self._synthetic_item(rng)
 
     def _synthetic_item(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        i = int(rng.integers(self._material.clean_count))
-        img = self._material.clean(i)
         size = self.crop_lr * self.scale
-        h, w = img.shape[:2]
-        if h < size or w < size:
-            raise UltraISError(f"clean image {i} ({w}x{h}) is smaller than the {size} px crop")
+        # Some clean photos (BSDS is 481x321) are smaller than a x4 crop of 256 px: draw again
+        # rather than fail; a few tries find a large one, since most photos are.
+        for _ in range(32):
+            i = int(rng.integers(self._material.clean_count))
+            img = self._material.clean(i)
+            h, w = img.shape[:2]
+            if h >= size and w >= size:
+                break
+        else:
+            raise UltraISError(f"no clean image is as large as the {size} px crop")
         y, x = int(rng.integers(h - size + 1)), int(rng.integers(w - size + 1))
         (crop,) = _augment([img[y : y + size, x : x + size]], rng)
         high = to_float(np.ascontiguousarray(crop))
