@@ -6,7 +6,12 @@ import pytest
 import torch
 
 from ultrais_core.model import DSConfig, DualStreamNet, config_for, count_parameters
-from ultrais_core.model.attention import ISDM, ModulationUnit, WindowedChannelCrossAttention
+from ultrais_core.model.attention import (
+    ISDM,
+    ModulationUnit,
+    WindowedChannelCrossAttention,
+    tent_weights,
+)
 from ultrais_core.model.guidance import (
     CONTEXT_FEATURES,
     gaussian_kernel1d,
@@ -55,20 +60,47 @@ def test_windowed_attention_on_odd_and_non_square_sizes(size: tuple[int, int]) -
     assert_all_parameters_have_gradients(attention)
 
 
-def test_windowed_attention_is_local_to_its_window() -> None:
-    """Changing the context in one window must not change the output of another: that is what
-    makes tiles agree with the whole photo."""
+def test_windowed_attention_reaches_only_its_overlapping_windows() -> None:
+    """Changing the context far away must not change the output: that is what makes tiles
+    agree with the whole photo. Windows are 16 px wide at a stride of 8."""
     torch.manual_seed(0)
     attention = WindowedChannelCrossAttention(channels=8, context_channels=8, heads=2, window=8)
-    x = torch.randn(1, 8, 16, 32)
-    context = torch.randn(1, 8, 16, 32)
+    x = torch.randn(1, 8, 16, 48)
+    context = torch.randn(1, 8, 16, 48)
     changed = context.clone()
-    changed[..., 24:] += 5.0  # the last window column only
+    changed[..., 32:] += 5.0
     with torch.no_grad():
         a, b = attention(x, context), attention(x, changed)
-    # The depthwise conv spreads the change one pixel left of the window; beyond, nothing.
-    assert torch.equal(a[..., :15], b[..., :15])
-    assert not torch.allclose(a[..., 24:], b[..., 24:])
+    # The depthwise conv spreads the change to column 31; windows holding it start at 16.
+    assert torch.equal(a[..., :16], b[..., :16])
+    assert not torch.allclose(a[..., 32:], b[..., 32:])
+
+
+def test_tent_weights_of_overlapping_windows_sum_to_one() -> None:
+    stride = 4
+    tent = tent_weights(stride, torch.device("cpu"))
+    assert tent.shape == (8, 8)
+    total = torch.zeros(40, 40)
+    for top in range(0, 33, stride):
+        for left in range(0, 33, stride):
+            total[top : top + 8, left : left + 8] += tent
+    inner = total[stride:-stride, stride:-stride]
+    assert torch.allclose(inner, torch.ones_like(inner))
+
+
+def test_attention_has_no_steps_at_window_borders() -> None:
+    """On a smooth input the output must be smooth too: the jump across a window border is
+    no larger than the jumps inside windows (non-overlapping windows failed this)."""
+    torch.manual_seed(0)
+    attention = WindowedChannelCrossAttention(channels=8, context_channels=8, heads=1, window=8)
+    ys, xs = torch.meshgrid(torch.linspace(0, 1, 32), torch.linspace(0, 1, 64), indexing="ij")
+    field = torch.stack([torch.sin(3 * xs + i) * torch.cos(2 * ys - i) for i in range(8)])
+    with torch.no_grad():
+        out = attention(field[None], (field * 0.5 + ys)[None])
+    steps = (out[..., 1:] - out[..., :-1]).abs().amax(dim=(0, 1, 2))
+    border_steps = steps[7::8]  # between columns 8k-1 and 8k
+    inner_steps = torch.cat([steps[i::8] for i in range(7)])
+    assert border_steps.max() <= 1.5 * inner_steps.max()
 
 
 def test_windowed_attention_rejects_heads_that_do_not_divide_channels() -> None:
@@ -160,7 +192,7 @@ def test_presets_build_and_large_is_larger() -> None:
     small = DualStreamNet(config_for("small", 2))
     large = DualStreamNet(config_for("large", 2))
     assert count_parameters(large) > 2 * count_parameters(small)
-    assert small.size_multiple == 64
+    assert small.size_multiple == 32
 
 
 def test_config_validation_names_the_problem() -> None:

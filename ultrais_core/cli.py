@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--minutes", type=float, default=None, help="stop after this long")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--real-fraction", type=float, default=0.3, help="share of real (SICE) pairs per batch"
+    )
     train.set_defaults(handler=run_train)
 
     semantic = commands.add_parser(
@@ -215,6 +218,7 @@ def run_train(args: argparse.Namespace) -> int:
         semantic=args.semantic,
         minutes=args.minutes,
         seed=args.seed,
+        real_fraction=args.real_fraction,
     )
     train(options)
     return 0

@@ -5,10 +5,15 @@ Restormer's MDTA followed by a gated feed-forward network; they differ only in w
 to (illumination features for IMU, frozen semantic features for SMU).
 
 NOTE: Restormer's channel attention sums over the whole spatial extent, so a tile would see a
-different attention matrix than the whole photo and tiled outputs would show seams. Here the
-C x C attention is computed inside fixed windows aligned to the tensor's origin. When the engine
-starts every tile on a multiple of the network's size multiple, tile windows coincide with photo
-windows and tiled inference is exact. A window that runs past the edge is zero-padded after the
+different attention matrix than the whole photo and tiled outputs would show seams. Here each
+C x C attention matrix comes from a window of 2w x 2w pixels, and the windows overlap: they start
+on every multiple of w (the stride), so each pixel lies in four of them. A pixel's output is the
+blend of its four windows' outputs with bilinear "tent" weights that sum to one. Plain
+non-overlapping windows were tried first and trained: every window mixed channels its own way,
+and the photos showed a grid of brightness and colour steps at the window borders. With the
+tent blend the attention varies smoothly across the photo, and since all windows sit on
+multiples of w from the photo's origin (tiles start on multiples of the size multiple), a tile
+computes exactly the photo's windows. A window that runs past the edge is zero-padded after the
 projections; zeros add nothing to the Q.K dot products nor to the L2 norms, so a partial window
 attends over exactly its valid pixels.
 """
@@ -30,7 +35,8 @@ class WindowedChannelCrossAttention(nn.Module):
         channels: channels of `x` (and of the output).
         context_channels: channels of the attended feature.
         heads: attention heads; `channels` must be divisible by it.
-        window: side of the square attention window, in pixels of this feature map.
+        window: stride w of the overlapping attention windows (each is 2w x 2w), in pixels of
+            this feature map.
     """
 
     def __init__(self, *, channels: int, context_channels: int, heads: int, window: int) -> None:
@@ -55,21 +61,39 @@ class WindowedChannelCrossAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
+        stride = self.window
         q = self.query(self.norm_query(x))
         k, v = self.key_value(self.norm_context(context)).chunk(2, dim=1)
-        pad_h = -height % self.window
-        pad_w = -width % self.window
+        # Shift by one stride so the windows centred on the photo's first row/column exist.
+        q, k, v = (F.pad(t, (stride, 0, stride, 0)) for t in (q, k, v))
+        blended = torch.zeros_like(q, dtype=torch.float32)
+        for row_offset in (0, stride):
+            for col_offset in (0, stride):
+                part = self._attend_in_windows(
+                    q[..., row_offset:, col_offset:],
+                    k[..., row_offset:, col_offset:],
+                    v[..., row_offset:, col_offset:],
+                )
+                blended[..., row_offset:, col_offset:] += part
+        out = blended[..., stride : stride + height, stride : stride + width].to(v.dtype)
+        return self.project(out)
+
+    def _attend_in_windows(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Attention in non-overlapping 2w windows from the top-left, weighted by the tent."""
+        size = 2 * self.window
+        height, width = q.shape[-2:]
+        pad_h, pad_w = -height % size, -width % size
         if pad_h or pad_w:
             q, k, v = (F.pad(t, (0, pad_w, 0, pad_h)) for t in (q, k, v))
-        rows, cols = q.shape[-2] // self.window, q.shape[-1] // self.window
+        rows, cols = q.shape[-2] // size, q.shape[-1] // size
 
         def to_windows(t: torch.Tensor) -> torch.Tensor:
             return rearrange(
                 t,
                 "b (head c) (rows wh) (cols ww) -> (b rows cols) head c (wh ww)",
                 head=self.heads,
-                wh=self.window,
-                ww=self.window,
+                wh=size,
+                ww=size,
             )
 
         q, k, v = to_windows(q), to_windows(k), to_windows(v)
@@ -77,16 +101,28 @@ class WindowedChannelCrossAttention(nn.Module):
         q = F.normalize(q.float(), dim=-1)
         k = F.normalize(k.float(), dim=-1)
         attention = (q @ k.transpose(-2, -1)) * self.temperature
-        out = (attention.softmax(dim=-1) @ v.float()).to(v.dtype)
+        out = attention.softmax(dim=-1) @ v.float()
+        out = out * tent_weights(self.window, out.device).flatten()
         out = rearrange(
             out,
             "(b rows cols) head c (wh ww) -> b (head c) (rows wh) (cols ww)",
             rows=rows,
             cols=cols,
-            wh=self.window,
-            ww=self.window,
+            wh=size,
+            ww=size,
         )
-        return self.project(out[..., :height, :width])
+        return out[..., :height, :width]
+
+
+def tent_weights(stride: int, device: torch.device) -> torch.Tensor:
+    """2w x 2w bilinear weights of one window; windows at every multiple of w sum to one.
+
+    Along one axis, t(i) = (i + 0.5) / w rising over the first half and 1 - (i - w + 0.5) / w
+    falling over the second, so t(i) + t(i + w) = 1 for the two windows covering each pixel.
+    """
+    i = torch.arange(2 * stride, dtype=torch.float32, device=device)
+    ramp = torch.where(i < stride, (i + 0.5) / stride, 1 - (i - stride + 0.5) / stride)
+    return ramp[:, None] * ramp[None, :]
 
 
 class ModulationUnit(nn.Module):

@@ -57,7 +57,8 @@ class DSConfig:
         semantic_widths: semantic extractor channels per level.
         blocks: LocalBlocks per encoder level of the reflection stream.
         heads: attention heads of the ISDM at each level.
-        window: attention window side, in pixels of each level's feature map.
+        window: stride of the overlapping attention windows (each 2 x window wide), in pixels
+            of each level's feature map.
         upsampler_channels: channels at the output resolution.
         guidance_sigma: blur of the illumination guidance, in input pixels.
         min_illumination: floor of u^NL; bounds the gain of the Retinex division (x100).
@@ -69,7 +70,7 @@ class DSConfig:
     semantic_widths: tuple[int, ...] = (16, 32, 64)
     blocks: tuple[int, ...] = (1, 1, 2)
     heads: tuple[int, ...] = (1, 2, 4)
-    window: int = 16
+    window: int = 8
     upsampler_channels: int = 16
     guidance_sigma: float = 2.0
     min_illumination: float = 0.01
