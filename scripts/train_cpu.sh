@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
-# Reproduces the shipped small weights on a 2-core CPU (see resources/weights/README.md).
-# Stage 1 trains x2 from scratch; stage 2 fine-tunes x2 and trains x4 side by side (one core
-# each), both starting from stage 1; stage 3 trains x1 from the stage-2 x2.
-# Logs and checkpoints go to runs/.
+# Reproduces the shipped small weights on a 2-core CPU (see resources/weights/README.md), in the
+# order they were made: x2 from scratch (stage 1), then side by side (one core each) the x2
+# fine-tune after the switch to overlapping attention windows (stage 2) and x4 from stage 1;
+# then x1 from stage 2 beside a last x2 fine-tune with more real pairs (stage 3, shipped).
+# Logs and checkpoints go to runs/; copy runs/ultrais_x{1,4}.safetensors and
+# runs/ultrais_x2_stage3.safetensors (as ultrais_x2.safetensors) into resources/weights/.
 set -euo pipefail
 # One thread per run: oneDNN's OpenMP threads spin-wait, and on a busy 2-core machine two of
 # them ran 15x slower than one (measured).
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
+train() { $PY main.py train --config small --steps 20000 --crop 64 "$@"; }
 mkdir -p runs
 $PY main.py pretrain-semantic --out runs/semantic_small.safetensors --steps 400
-$PY main.py train --scale 2 --config small --steps 20000 --minutes 55 --batch 8 --crop 64 \
-    --semantic runs/semantic_small.safetensors --out runs/ultrais_x2_stage1.safetensors
-$PY main.py train --scale 2 --config small --steps 20000 --minutes 32 --batch 8 --crop 64 \
-    --lr 5e-4 --real-fraction 0.45 --init runs/ultrais_x2_stage1.safetensors \
-    --out runs/ultrais_x2.safetensors > runs/train_x2_stage2.log 2>&1 &
-$PY main.py train --scale 4 --config small --steps 20000 --minutes 36 --batch 6 --crop 64 \
-    --lr 5e-4 --real-fraction 0.4 --init runs/ultrais_x2_stage1.safetensors \
-    --out runs/ultrais_x4.safetensors > runs/train_x4.log 2>&1
+train --scale 2 --minutes 55 --batch 8 --semantic runs/semantic_small.safetensors \
+    --out runs/ultrais_x2_stage1.safetensors
+train --scale 2 --minutes 32 --batch 8 --lr 5e-4 --real-fraction 0.45 \
+    --init runs/ultrais_x2_stage1.safetensors --out runs/ultrais_x2_stage2.safetensors \
+    > runs/train_x2_stage2.log 2>&1 &
+train --scale 4 --minutes 36 --batch 6 --lr 5e-4 --real-fraction 0.4 \
+    --init runs/ultrais_x2_stage1.safetensors --out runs/ultrais_x4.safetensors \
+    > runs/train_x4.log 2>&1
 wait
-$PY main.py train --scale 1 --config small --steps 20000 --minutes 12 --batch 12 --crop 64 \
-    --lr 5e-4 --init runs/ultrais_x2.safetensors --out runs/ultrais_x1.safetensors
+train --scale 2 --minutes 14 --batch 8 --lr 3e-4 --real-fraction 0.6 \
+    --init runs/ultrais_x2_stage2.safetensors --out runs/ultrais_x2_stage3.safetensors \
+    > runs/train_x2_stage3.log 2>&1 &
+train --scale 1 --minutes 12 --batch 12 --lr 5e-4 \
+    --init runs/ultrais_x2_stage2.safetensors --out runs/ultrais_x1.safetensors
+wait
