@@ -53,6 +53,15 @@ def save_weights(
         "hyperparameters": json.dumps(model.config.to_dict()),
         "notes": notes,
     }
+    save_safetensors_atomic(tensors, path, metadata)
+    return path
+
+
+def save_safetensors_atomic(
+    tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]
+) -> None:
+    """Write a safetensors file through a temporary file in the same folder, fsync, rename:
+    a crash mid-write never leaves a truncated file under the final name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
@@ -64,7 +73,6 @@ def save_weights(
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return path
 
 
 def read_header_metadata(path: Path) -> dict[str, str]:

@@ -177,15 +177,16 @@ def _flatten_alpha(pixels: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- encoders
 
 
+def _pillow_metadata(meta: OutputMeta) -> dict[str, bytes]:
+    """EXIF, ICC and XMP as the save() keywords shared by Pillow's JPEG/WebP and pillow-heif."""
+    named = {"exif": meta.exif, "icc_profile": meta.icc, "xmp": meta.xmp}
+    return {key: value for key, value in named.items() if value}
+
+
 def _encode_jpeg(fh: BinaryIO, samples: np.ndarray, meta: OutputMeta, quality: int) -> None:
     """Baseline JPEG through Pillow; no chroma subsampling at high quality."""
     options: dict[str, Any] = {"quality": quality, "subsampling": 0 if quality >= 90 else 2}
-    if meta.exif:
-        options["exif"] = meta.exif
-    if meta.icc:
-        options["icc_profile"] = meta.icc
-    if meta.xmp:
-        options["xmp"] = meta.xmp
+    options.update(_pillow_metadata(meta))
     if meta.dpi:
         options["dpi"] = tuple(round(v) for v in meta.dpi)
     Image.fromarray(samples).save(fh, format="JPEG", **options)
@@ -196,12 +197,7 @@ def _encode_webp(fh: BinaryIO, samples: np.ndarray, meta: OutputMeta, quality: i
     if samples.ndim == 2:
         samples = np.stack([samples] * 3, axis=-1)
     options: dict[str, Any] = {"quality": quality, "method": 4, "exact": True}
-    if meta.exif:
-        options["exif"] = meta.exif
-    if meta.icc:
-        options["icc_profile"] = meta.icc
-    if meta.xmp:
-        options["xmp"] = meta.xmp
+    options.update(_pillow_metadata(meta))
     Image.fromarray(samples).save(fh, format="WEBP", **options)
 
 
@@ -224,13 +220,7 @@ def _encode_heif(fh: BinaryIO, samples: np.ndarray, meta: OutputMeta, quality: i
     heif_file = _backends.heif().from_bytes(
         mode=mode, size=(samples.shape[1], samples.shape[0]), data=samples.tobytes()
     )
-    options: dict[str, Any] = {"quality": quality}
-    if meta.exif:
-        options["exif"] = meta.exif
-    if meta.icc:
-        options["icc_profile"] = meta.icc
-    if meta.xmp:
-        options["xmp"] = meta.xmp
+    options: dict[str, Any] = {"quality": quality, **_pillow_metadata(meta)}
     heif_file.save(fh, **options)
 
 

@@ -7,17 +7,15 @@ scalar state (step, elapsed time, hyper-parameters) goes into the metadata as JS
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from ultrais_core.errors import WeightsError
-from ultrais_core.weights import read_header_metadata
+from ultrais_core.weights import read_header_metadata, save_safetensors_atomic
 
 
 def save_checkpoint(
@@ -32,15 +30,7 @@ def save_checkpoint(
             else:
                 param_steps[f"{index}.{name}"] = float(value)
     metadata = {"state": json.dumps(state), "optimizer_scalars": json.dumps(param_steps)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        save_file(tensors, temporary, metadata=metadata)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    save_safetensors_atomic(tensors, path, metadata)
 
 
 def load_checkpoint(
