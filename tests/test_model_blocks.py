@@ -10,7 +10,7 @@ from ultrais_core.model.attention import (
     ISDM,
     ModulationUnit,
     WindowedChannelCrossAttention,
-    tent_weights,
+    overlapping_window_attention,
 )
 from ultrais_core.model.guidance import (
     CONTEXT_FEATURES,
@@ -76,9 +76,55 @@ def test_windowed_attention_reaches_only_its_overlapping_windows() -> None:
     assert not torch.allclose(a[..., 32:], b[..., 32:])
 
 
+def tent_weights(stride: int) -> torch.Tensor:
+    """2w x 2w bilinear weights of one window: rising (i + 0.5) / w, then falling."""
+    i = torch.arange(2 * stride, dtype=torch.float32)
+    ramp = torch.where(i < stride, (i + 0.5) / stride, 1 - (i - stride + 0.5) / stride)
+    return ramp[:, None] * ramp[None, :]
+
+
+def direct_window_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, stride: int, temperature
+) -> torch.Tensor:
+    """The definition, window by window: every 2w window starting on a multiple of w (from
+    -w), zero outside the photo, attention over its pixels, tent-weighted into the output."""
+    n, c, height, width = q.shape
+    size = 2 * stride
+    pad = (stride, size, stride, size)
+    padded_size = (height + stride + size, width + stride + size)
+    q, k, v = (
+        torch.nn.functional.pad(t, pad).reshape(n, heads, c // heads, *padded_size)
+        for t in (q, k, v)
+    )
+    out = torch.zeros_like(v)
+    tent = tent_weights(stride)
+    for top in range(0, height + stride, stride):
+        for left in range(0, width + stride, stride):
+            window = (..., slice(top, top + size), slice(left, left + size))
+            qw, kw, vw = (t[window].flatten(-2) for t in (q, k, v))
+            qw = torch.nn.functional.normalize(qw, dim=-1)
+            kw = torch.nn.functional.normalize(kw, dim=-1)
+            attention = (qw @ kw.transpose(-2, -1) * temperature.view(1, heads, 1, 1)).softmax(-1)
+            out[window] += (attention @ vw).unflatten(-1, (size, size)) * tent
+    out = out.reshape(n, c, *out.shape[-2:])
+    return out[..., stride : stride + height, stride : stride + width]
+
+
+@pytest.mark.parametrize(("heads", "size"), [(1, (16, 16)), (2, (13, 29)), (4, (40, 24))])
+def test_block_statistics_attention_equals_the_window_by_window_definition(
+    heads: int, size: tuple[int, int]
+) -> None:
+    torch.manual_seed(1)
+    q, k, v = (torch.randn(2, 8, *size) for _ in range(3))
+    temperature = torch.rand(heads) * 3 + 0.5
+    expected = direct_window_attention(q, k, v, heads, 4, temperature)
+    got = overlapping_window_attention(q, k, v, heads=heads, stride=4, temperature=temperature)
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
 def test_tent_weights_of_overlapping_windows_sum_to_one() -> None:
     stride = 4
-    tent = tent_weights(stride, torch.device("cpu"))
+    tent = tent_weights(stride)
     assert tent.shape == (8, 8)
     total = torch.zeros(40, 40)
     for top in range(0, 33, stride):
