@@ -61,8 +61,8 @@ def _all_finite(array: np.ndarray) -> bool:
     return all(bool(np.isfinite(array[i : i + step]).all()) for i in range(0, len(array), step))
 
 
-def _pixels_as_float(pixels: Any) -> np.ndarray:
-    """Validate the caller's pixels and bring them to float32 in [0, 1]."""
+def _validated(pixels: Any) -> np.ndarray:
+    """The caller's pixels as HxW, HxWx3 or HxWx4 uint8, uint16 or float (NaN refused)."""
     if not isinstance(pixels, np.ndarray):
         raise Problem(f"pixels must be a numpy array, not {type(pixels).__name__}")
     array = pixels[..., 0] if pixels.ndim == 3 and pixels.shape[2] == 1 else pixels
@@ -71,13 +71,20 @@ def _pixels_as_float(pixels: Any) -> np.ndarray:
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise Problem(f"the image is empty (shape {pixels.shape})")
     if array.dtype in (np.uint8, np.uint16):
-        return to_float(array)
+        return array
     if array.dtype.kind != "f":
         raise Problem(
             f"unsupported pixel type {array.dtype}; use float32 in [0, 1], uint8 or uint16"
         )
     if not _all_finite(array):
         raise Problem("pixels contain NaN or infinite values")
+    return array
+
+
+def _as_float(array: np.ndarray) -> np.ndarray:
+    """Validated pixels -> float32 in [0, 1]."""
+    if array.dtype in (np.uint8, np.uint16):
+        return to_float(array)
     return np.clip(array, 0.0, 1.0).astype(np.float32, copy=False)
 
 
@@ -117,10 +124,11 @@ def _check_destination(dest: Path, source: LoadedImage | None, overwrite: bool) 
 # --------------------------------------------------------------------------- colour & metadata
 
 
-def _output_colour(
+def _output_profile(
     pixels: np.ndarray, source: LoadedImage | None
-) -> tuple[np.ndarray, bytes | None]:
-    """Pixels in the space of the profile the output will embed, and that profile.
+) -> tuple[bytes | None, _icc.MatrixShaper | None]:
+    """The ICC profile the output will embed, and the shaper to convert sRGB pixels into it
+    (None when they are written as they are).
 
     When the source profile is matrix/TRC (Display P3, Adobe RGB, sRGB...), the pixels
     are converted back into it and the ORIGINAL profile bytes are embedded, so the output
@@ -129,14 +137,32 @@ def _output_colour(
     an sRGB profile is embedded, which is exactly what they are.
     """
     if source is None or not source.icc_profile:
-        return pixels, None
+        return None, None
     profile = _icc.inspect_profile(source.icc_profile)
     shaper = profile.shaper if profile is not None else None
     if shaper is not None and _icc.shaper_fits(shaper, pixels):
-        if profile is not None and profile.is_srgb:
-            return pixels, source.icc_profile
-        return _icc.from_srgb(pixels, shaper), source.icc_profile
-    return pixels, (_icc.srgb_profile_bytes() if pixels.ndim == 3 else None)
+        return source.icc_profile, (None if profile is not None and profile.is_srgb else shaper)
+    return (_icc.srgb_profile_bytes() if pixels.ndim == 3 else None), None
+
+
+def _samples(
+    array: np.ndarray, fmt: str, depth: int, convert: _icc.MatrixShaper | None
+) -> np.ndarray:
+    """Validated pixels -> the samples to encode, converted from sRGB with `convert` if given.
+
+    NOTE: uint8/uint16 canvases (what the engine writes) are re-quantised in integers when
+    nothing else needs float maths: a 96 MP x4 result then never exists as a float32 copy
+    (1.1 GB), only as its samples.
+    """
+    flatten = fmt == "JPEG" and array.ndim == 3 and array.shape[2] == 4
+    if array.dtype.kind == "u" and convert is None and not flatten:
+        return _requantise(array, depth)
+    floats = _as_float(array)
+    if flatten:
+        floats = _flatten_alpha(floats)
+    if convert is not None:
+        floats = _icc.from_srgb(floats, convert)
+    return _quantise(floats, depth)
 
 
 def _output_meta(
@@ -164,6 +190,22 @@ def _quantise(pixels: np.ndarray, depth: int) -> np.ndarray:
     scaled = np.clip(pixels, 0.0, 1.0) * np.float32(scale)
     scaled += np.float32(0.5)  # non-negative, so truncation below rounds to nearest
     return scaled.astype(dtype)
+
+
+def _requantise(samples: np.ndarray, depth: int) -> np.ndarray:
+    """uint8 <-> uint16 exactly as through float with rounding to nearest, in row chunks."""
+    dtype = np.uint8 if depth == 8 else np.uint16
+    if samples.dtype == dtype:
+        return samples
+    if dtype == np.uint16:
+        return samples.astype(np.uint16) * np.uint16(257)  # 255 * 257 == 65535
+    out = np.empty(samples.shape, dtype=np.uint8)
+    step = max(1, (1 << 22) // max(1, samples[0].size))
+    for top in range(0, len(samples), step):
+        wide = samples[top : top + step].astype(np.uint32)
+        # round(v * 255 / 65535) == floor((v * 255 + 32767) / 65535), in integers
+        out[top : top + step] = (wide * 255 + 32767) // 65535
+    return out
 
 
 def _flatten_alpha(pixels: np.ndarray) -> np.ndarray:
@@ -329,12 +371,10 @@ def write(
         choices = ", ".join(sorted(formats))
         raise Problem(f"cannot write {dest.suffix or 'files without an extension'}; use {choices}")
     _check_options(bit_depth, quality, source)
-    floats = _pixels_as_float(pixels)
+    array = _validated(pixels)
     _check_destination(dest, source, overwrite)
-    if fmt == "JPEG":
-        floats = _flatten_alpha(floats)
-    floats, icc = _output_colour(floats, source)
-    samples = _quantise(floats, bit_depth if fmt in _DEEP_FORMATS else 8)
+    icc, convert = _output_profile(array, source)
+    samples = _samples(array, fmt, bit_depth if fmt in _DEEP_FORMATS else 8, convert)
     with _meta.quiet_pillow(str(dest)):
         meta = _output_meta(fmt, source, icc, (samples.shape[1], samples.shape[0]))
     encoder = _ENCODERS[fmt]
