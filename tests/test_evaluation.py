@@ -54,7 +54,7 @@ def brighten_and_enlarge(low: np.ndarray) -> np.ndarray:
 
 
 def test_real_pairs_give_finite_scores_and_a_table(real_dir):
-    report = evaluate_pairs(real_dir, SCALE, brighten_and_enlarge)
+    report = evaluate_pairs(real_dir, SCALE, {"model": brighten_and_enlarge})
     assert report.methods == ("model", "bicubic", "classical", "classical+nlm")
     assert len(report.images) == 3
     assert all(r.kind == "real" for r in report.images)
@@ -77,9 +77,9 @@ def test_real_pairs_give_finite_scores_and_a_table(real_dir):
 def test_reference_only_folder_is_synthesised_deterministically(tmp_path):
     for i in range(2):
         write_rgb(tmp_path / "syn" / "high" / f"photo{i}.png", scene(10 + i, 33, 41))
-    first = evaluate_pairs(tmp_path / "syn", SCALE, None)
-    again = evaluate_pairs(tmp_path / "syn", SCALE, None)
-    other = evaluate_pairs(tmp_path / "syn", SCALE, None, seed=1)
+    first = evaluate_pairs(tmp_path / "syn", SCALE, {})
+    again = evaluate_pairs(tmp_path / "syn", SCALE, {})
+    other = evaluate_pairs(tmp_path / "syn", SCALE, {}, seed=1)
     assert first.methods == ("bicubic", "classical", "classical+nlm")
     assert all(r.kind == "synthetic" for r in first.images)
     assert first.to_json() == again.to_json()
@@ -90,7 +90,9 @@ def test_reference_only_folder_is_synthesised_deterministically(tmp_path):
 
 def test_a_perfect_model_scores_infinity(tmp_path):
     high = scene(3, 32, 32)
-    report = evaluate_images([("a", None, high)], SCALE, lambda low: high, baselines=False)
+    report = evaluate_images(
+        [("a", None, high)], SCALE, {"model": lambda low: high}, baselines=False
+    )
     assert report.images[0].scores["model"]["psnr"] == math.inf
     assert report.to_json()["images"][0]["scores"]["model"]["psnr"] is None
     assert "inf" in report.format_table()
@@ -99,21 +101,21 @@ def test_a_perfect_model_scores_infinity(tmp_path):
 def test_pair_list_mixes_real_and_synthetic(real_dir):
     pairs = pairs_in_folder(real_dir)
     mixed = [*pairs[:1], (None, pairs[1][1])]
-    report = evaluate_pair_list(mixed, SCALE, brighten_and_enlarge, baselines=False)
+    report = evaluate_pair_list(mixed, SCALE, {"model": brighten_and_enlarge}, baselines=False)
     assert [r.kind for r in report.images] == ["real", "synthetic"]
     assert isinstance(report, EvaluationReport)
 
 
 def test_wrong_output_size_and_bad_folders_are_errors(real_dir, tmp_path):
     with pytest.raises(UltraISError, match="expected"):
-        evaluate_pairs(real_dir, SCALE, lambda low: low)
+        evaluate_pairs(real_dir, SCALE, {"model": lambda low: low})
     (real_dir / "high" / "extra.png").write_bytes((real_dir / "high" / "s000_1.png").read_bytes())
     with pytest.raises(UltraISError, match="no match"):
         pairs_in_folder(real_dir)
     with pytest.raises(UltraISError):
         pairs_in_folder(tmp_path / "empty")
     with pytest.raises(UltraISError):
-        evaluate_images([], SCALE, None, baselines=False)
+        evaluate_images([], SCALE, {}, baselines=False)
 
 
 def test_evaluation_does_not_import_torch():

@@ -89,6 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
     semantic.add_argument("--data", type=Path, default=DATA_ROOT)
     semantic.set_defaults(handler=run_pretrain_semantic)
 
+    cascade = commands.add_parser(
+        "train-cascade-sr", help="train the SR stage of the evaluation's cascade baseline"
+    )
+    cascade.add_argument("--scale", type=int, choices=(2, 4), required=True)
+    cascade.add_argument("--out", type=Path, required=True)
+    cascade.add_argument("--minutes", type=float, default=15.0)
+    cascade.add_argument("--steps", type=int, default=100_000)
+    cascade.add_argument("--data", type=Path, default=DATA_ROOT)
+    cascade.add_argument("--seed", type=int, default=0)
+    cascade.set_defaults(handler=run_train_cascade_sr)
+
     evaluate = commands.add_parser("evaluate", help="compare the model with baselines")
     evaluate.add_argument(
         "--pairs",
@@ -102,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", type=Path, default=DATA_ROOT)
     evaluate.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     evaluate.add_argument("--limit", type=int, default=None, help="evaluate the first N pairs")
+    evaluate.add_argument(
+        "--cascade",
+        type=Path,
+        default=None,
+        help="SR weights from train-cascade-sr: adds baseline (c), the x1 weights then this SR",
+    )
     evaluate.set_defaults(handler=run_evaluate)
     add_batch_parser(commands)
     return parser
@@ -231,6 +248,22 @@ def run_pretrain_semantic(args: argparse.Namespace) -> int:
     widths = config_for(args.config, 2).semantic_widths
     loss = pretrain_semantic(args.out, widths=widths, steps=args.steps, data=args.data)
     print(f"wrote {args.out} (reconstruction L1 {loss:.4f})")
+    return 0
+
+
+def run_train_cascade_sr(args: argparse.Namespace) -> int:
+    from ultrais_core.training.cascade import CascadeSROptions, log_summary, train_cascade_sr
+
+    options = CascadeSROptions(
+        scale=args.scale,
+        out=args.out,
+        data=args.data,
+        minutes=args.minutes,
+        steps=args.steps,
+        seed=args.seed,
+    )
+    summary = train_cascade_sr(options)
+    print(f"wrote {args.out}: {log_summary(summary)}")
     return 0
 
 

@@ -8,7 +8,7 @@ Two kinds of pairs are supported, chosen per pair:
 * reference-only pairs ``(None, high_path)``: the dark low-resolution input is synthesised from
   the reference with a seed fixed per image name, so every run and machine scores the same input.
 
-The model is just a function ``enhance_fn(low_rgb) -> rgb`` (float32 RGB in [0, 1], output
+Each model is just a function ``enhance(low_rgb) -> rgb`` (float32 RGB in [0, 1], output
 ``scale`` times larger), so this module needs neither torch nor the network.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,10 +179,8 @@ def _score(
     return scores
 
 
-def _methods(enhance_fn: EnhanceFn | None, scale: int, baselines: bool) -> dict[str, EnhanceFn]:
-    methods: dict[str, EnhanceFn] = {}
-    if enhance_fn is not None:
-        methods["model"] = enhance_fn
+def _methods(models: Mapping[str, EnhanceFn], scale: int, baselines: bool) -> dict[str, EnhanceFn]:
+    methods: dict[str, EnhanceFn] = dict(models)
     if baselines:
         methods["bicubic"] = lambda low: bicubic(low, scale)
         # The issue's baseline (b): auto-exposure + CLAHE + Lanczos. "classical+nlm" adds
@@ -190,14 +188,14 @@ def _methods(enhance_fn: EnhanceFn | None, scale: int, baselines: bool) -> dict[
         methods["classical"] = lambda low: classical(low, scale, denoise_strength=0.0)
         methods["classical+nlm"] = lambda low: classical(low, scale)
     if not methods:
-        raise UltraISError("nothing to evaluate: no enhance_fn and baselines switched off")
+        raise UltraISError("nothing to evaluate: no models and baselines switched off")
     return methods
 
 
 def evaluate_images(
     items: Iterable[tuple[str, np.ndarray | None, np.ndarray]],
     scale: int,
-    enhance_fn: EnhanceFn | None,
+    models: Mapping[str, EnhanceFn],
     *,
     seed: int = 0,
     params: DegradeParams | None = None,
@@ -206,9 +204,9 @@ def evaluate_images(
     """Evaluate decoded ``(name, low_full or None, high)`` images (float32 RGB [0, 1]).
 
     The core of the other entry points; also usable on pairs decoded from a training pack.
-    ``enhance_fn=None`` scores the baselines only.
+    ``models`` maps a column name to its function; ``{}`` scores the baselines only.
     """
-    methods = _methods(enhance_fn, scale, baselines)
+    methods = _methods(models, scale, baselines)
     results = []
     for name, low_full, high in items:
         low, target, kind = prepare_pair(name, low_full, high, scale, seed=seed, params=params)
@@ -225,7 +223,7 @@ def _unique_names(paths: Sequence[Path]) -> list[str]:
 def evaluate_pair_list(
     pairs: Sequence[tuple[str | Path | None, str | Path]],
     scale: int,
-    enhance_fn: EnhanceFn | None,
+    models: Mapping[str, EnhanceFn],
     *,
     seed: int = 0,
     params: DegradeParams | None = None,
@@ -241,9 +239,7 @@ def evaluate_pair_list(
         for name, (low, _), high in zip(names, pairs, highs, strict=True):
             yield name, None if low is None else _read_rgb(Path(low)), _read_rgb(high)
 
-    return evaluate_images(
-        items(), scale, enhance_fn, seed=seed, params=params, baselines=baselines
-    )
+    return evaluate_images(items(), scale, models, seed=seed, params=params, baselines=baselines)
 
 
 def pairs_in_folder(pairs_dir: str | Path) -> list[tuple[Path | None, Path]]:
@@ -271,7 +267,7 @@ def pairs_in_folder(pairs_dir: str | Path) -> list[tuple[Path | None, Path]]:
 def evaluate_pairs(
     pairs_dir: str | Path,
     scale: int,
-    enhance_fn: EnhanceFn | None,
+    models: Mapping[str, EnhanceFn],
     *,
     seed: int = 0,
     params: DegradeParams | None = None,
@@ -281,7 +277,7 @@ def evaluate_pairs(
     return evaluate_pair_list(
         pairs_in_folder(pairs_dir),
         scale,
-        enhance_fn,
+        models,
         seed=seed,
         params=params,
         baselines=baselines,

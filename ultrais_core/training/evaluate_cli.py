@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ultrais_core.engine import Engine
+from ultrais_core.errors import UltraISError
 from ultrais_core.evaluation import EvaluationReport, evaluate_pair_list, pairs_in_folder
 from ultrais_core.training.data import list_clean_images, split_clean_images, validation_pairs
 
@@ -32,6 +33,16 @@ def evaluate_command(args: argparse.Namespace) -> int:
     def enhance(low):  # noqa: ANN001, ANN202 - numpy in, numpy out
         return engine.enhance(low, args.scale)
 
+    methods = {"model": enhance}
+    if args.cascade is not None:
+        from ultrais_core.training.cascade import cascade, load_cascade_sr
+
+        sr = load_cascade_sr(args.cascade)
+        if sr.scale != args.scale:
+            raise UltraISError(f"{args.cascade} is a x{sr.scale} SR stage, not x{args.scale}")
+        engine.model_for(1)
+        methods["cascade"] = cascade(lambda low: engine.enhance(low, 1), sr)
+
     if args.pairs is not None:
         sets = {str(args.pairs): pairs_in_folder(args.pairs)}
     else:
@@ -41,7 +52,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         if args.limit:
             pairs = pairs[: args.limit]
         print(f"evaluating {name}: {len(pairs)} images at x{args.scale}", file=sys.stderr)
-        reports[name] = evaluate_pair_list(pairs, args.scale, enhance)
+        reports[name] = evaluate_pair_list(pairs, args.scale, methods)
         print(f"\n## {name}, x{args.scale}, weights {engine.weights_path(args.scale)}")
         print(reports[name].format_table(per_image=False))
     if args.json is not None:
