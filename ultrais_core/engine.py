@@ -15,7 +15,7 @@ import torch
 
 from ultrais_core.errors import Cancelled, OutOfMemoryError, UltraISError, WeightsError
 from ultrais_core.model.guidance import photo_context
-from ultrais_core.tiling import plan_tiles, tile_weights
+from ultrais_core.tiling import Tile, plan_tiles, tile_weights
 from ultrais_core.weights import ModelDescriptor, load_weights
 
 log = logging.getLogger(__name__)
@@ -168,18 +168,40 @@ def run_tiled(
     tiles = plan_tiles(full_h, full_w, tile=tile, overlap=overlap, align=align)
     output = np.empty((height * scale, width * scale, 3), dtype=out_dtype)
     band = _RowBand(max(t.height for t in tiles) * scale, full_w * scale, output)
+    on_gpu = device.type == "cuda"
+
+    def blend(index: int, t: Tile, result: torch.Tensor, copied: torch.cuda.Event | None) -> None:
+        if copied is not None:
+            copied.synchronize()
+        band.flush_until(t.y0 * scale)
+        weights = tile_weights(t, full_h, full_w, overlap, scale)[..., None]
+        band.add(t.y0 * scale, t.x0 * scale, result.numpy(), weights)
+        if progress is not None:
+            progress(index + 1, len(tiles))
+
+    # NOTE: on CUDA the loop runs one tile ahead: kernels are queued for tile i, its result is
+    # copied back asynchronously into pinned memory, and only then does the host blend tile
+    # i - 1, so blending (tens of ms per output MP) overlaps the GPU's work instead of idling it.
+    pending: tuple[int, Tile, torch.Tensor, torch.cuda.Event | None] | None = None
     for index, t in enumerate(tiles):
         if cancel is not None and cancel():
             raise Cancelled("cancelled")
-        band.flush_until(t.y0 * scale)
         patch = torch.from_numpy(np.ascontiguousarray(padded[t.y0 : t.y1, t.x0 : t.x1]))
-        batch = patch.permute(2, 0, 1).unsqueeze(0).to(device, non_blocking=True)
-        result = model(batch, context)
-        result = result[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
-        weights = tile_weights(t, full_h, full_w, overlap, scale)[..., None]
-        band.add(t.y0 * scale, t.x0 * scale, result, weights)
-        if progress is not None:
-            progress(index + 1, len(tiles))
+        patch = patch.permute(2, 0, 1).unsqueeze(0)
+        batch = patch.pin_memory().to(device, non_blocking=True) if on_gpu else patch.to(device)
+        result = model(batch, context)[0].float().clamp(0, 1).permute(1, 2, 0)
+        if not on_gpu:
+            blend(index, t, result.cpu(), None)  # .cpu(): for MPS; a no-op on the CPU
+            continue
+        host = torch.empty(result.shape, dtype=torch.float32, pin_memory=True)
+        host.copy_(result, non_blocking=True)
+        copied = torch.cuda.Event()
+        copied.record()
+        if pending is not None:
+            blend(*pending)
+        pending = (index, t, host, copied)
+    if pending is not None:
+        blend(*pending)
     band.flush_until(full_h * scale)
     return output
 
