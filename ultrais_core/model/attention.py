@@ -147,7 +147,7 @@ class ModulationUnit(nn.Module):
         self.ffn = GatedFeedForward(channels)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        return self.ffn(x + self.attention(x, context))
+        return self.ffn(self.attention(x, context).add_(x))
 
 
 class ISDM(nn.Module):

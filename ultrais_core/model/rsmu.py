@@ -45,8 +45,18 @@ class MergingUpsample2x(nn.Module):
                 F.interpolate(self.nearest_conv(x), scale_factor=2, mode="nearest")
             ),
         ]
-        weights = self.merge_logits(torch.cat(paths, dim=1)).softmax(dim=1)
-        return sum(w.unsqueeze(1) * p for w, p in zip(weights.unbind(dim=1), paths, strict=True))
+        # The 1x1 merge conv of the concatenated paths, as the sum of its three slices applied
+        # path by path: same maths, no 3x-wide copy at the output resolution (78 MB per 640 px
+        # output tile at 16 channels, a tenth of the CPU time in the profile).
+        slices = self.merge_logits.weight.chunk(3, dim=1)
+        logits = self.merge_logits.bias.view(1, -1, 1, 1) + sum(
+            F.conv2d(p, w) for p, w in zip(paths, slices, strict=True)
+        )
+        weights = [w.unsqueeze(1) for w in logits.softmax(dim=1).unbind(dim=1)]
+        merged = weights[0] * paths[0]
+        for w, p in zip(weights[1:], paths[1:], strict=True):
+            merged.addcmul_(w, p)  # in place: one output-size buffer instead of five
+        return merged
 
 
 class RSMU(nn.Module):
