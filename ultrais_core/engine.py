@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import torch
 
+from ultrais_core.cpu_allocator import keep_freed_memory, release_freed_memory
 from ultrais_core.errors import Cancelled, OutOfMemoryError, UltraISError, WeightsError
 from ultrais_core.model.guidance import photo_context
 from ultrais_core.tiling import Tile, plan_tiles, tile_weights
@@ -243,6 +244,8 @@ class Engine:
         self.last_run: TiledRun | None = None
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
+        if self.device.type == "cpu":
+            keep_freed_memory()
 
     @property
     def device_name(self) -> str:
@@ -343,20 +346,24 @@ class Engine:
             ):
                 return model(batch, context)
 
-        return run_with_backoff(
-            forward,
-            rgb,
-            scale=scale,
-            tile=self.tile or self.auto_tile(descriptor),
-            overlap=self.overlap,
-            align=descriptor.size_multiple,
-            context=self.context_of(rgb),
-            device=self.device,
-            progress=progress,
-            cancel=cancel,
-            out_dtype=out_dtype,
-            on_run=self._record_run,
-        )
+        try:
+            return run_with_backoff(
+                forward,
+                rgb,
+                scale=scale,
+                tile=self.tile or self.auto_tile(descriptor),
+                overlap=self.overlap,
+                align=descriptor.size_multiple,
+                context=self.context_of(rgb),
+                device=self.device,
+                progress=progress,
+                cancel=cancel,
+                out_dtype=out_dtype,
+                on_run=self._record_run,
+            )
+        finally:
+            if self.device.type == "cpu":
+                release_freed_memory()
 
     def estimate_memory(self, height: int, width: int, scale: int, out_dtype: type) -> int:
         """Bytes of host memory a job needs beyond the loaded photo: the output canvas, the
