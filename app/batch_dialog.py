@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.adjustments import Adjustments
 from app.batch_plan import BATCH_FORMATS, BatchSetupError, BatchSpec, make_spec
 from app.icons import icon
+from ultrais_core.batch.planner import output_name
 
 SCALES = (1, 2, 4)
 
@@ -146,7 +147,7 @@ class BatchExportDialog(QDialog):
         ok.setEnabled(True)
         first = self._sources[0].resolve()
         sub = first.parent.relative_to(spec.src)
-        name = f"{first.stem}_ultrais_x{spec.scale}.{spec.fmt}"
+        name = output_name(first.stem, spec.scale, spec.fmt)
         self.preview_label.setText(
             f"→ {spec.dst / sub / name}\nSub-folders under {spec.src} are kept; photos done "
             "before with the same settings are skipped."

@@ -127,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
 def output_path_for(source: Path, output: Path, *, several: bool, scale: int, fmt: str) -> Path:
     """Where an input's result goes: OUT itself for one input (unless it is a folder)."""
     if several or output.is_dir():
-        return output / f"{source.stem}_ultrais_x{scale}.{fmt}"
+        from ultrais_core.batch.planner import output_name
+
+        return output / output_name(source.stem, scale, fmt)
     return output
 
 
