@@ -15,7 +15,6 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPix
 from PySide6.QtWidgets import QWidget
 
 from app import theme
-from app.adjustments import Adjustments
 from app.painting import (
     device_size,
     draw_chip,
@@ -24,17 +23,16 @@ from app.painting import (
     target_rect,
     to_pixmap,
 )
-from app.photos import Photo
-from app.render import RegionCache, render_after, render_before
+from app.photo_view import PhotoView
+from app.render import render_after, render_before
 from app.viewport import Placement, Rect
-from app.zoom_pan import ZoomPanWidget
 
 SPLIT_GRAB_PX = 10  # how close to the line a press grabs it instead of panning
 MODES = ("split", "before", "after")
 EMPTY_MESSAGE = "Drop night photos or folders here\nor press Ctrl+O to open"
 
 
-class CompareView(ZoomPanWidget):
+class CompareView(PhotoView):
     split_changed = Signal(float)
     mode_changed = Signal(str)
     rendered = Signal(float)  # milliseconds the last "after" render took (for the bench)
@@ -42,31 +40,17 @@ class CompareView(ZoomPanWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("compareView")
-        self._photo: Photo | None = None
         self._scale = 2
-        self._adjustments = Adjustments()
         self._split = 0.5
         self._mode = "split"
         self._mode_before_flip = "split"
-        self._status = ""
         self._dragging_split = False
         self._before: tuple[object, QPixmap] | None = None
         self._after: tuple[object, QPixmap] | None = None
-        self._samples = RegionCache()
         # What each side last showed, in scene pixels: tests check the two always agree.
         self.last_regions: dict[str, Rect] = {}
 
     # --- inputs -------------------------------------------------------------------------------
-
-    @property
-    def photo(self) -> Photo | None:
-        return self._photo
-
-    def set_photo(self, photo: Photo | None, *, keep_view: bool = False) -> None:
-        self._photo = photo
-        self._status = ""
-        size = photo.size if photo is not None else None
-        self.set_scene_size(size, keep_view=keep_view and photo is not None)
 
     def refresh(self) -> None:
         """The photo's pixels or results changed (decoded, enhanced, evicted)."""
@@ -83,17 +67,6 @@ class CompareView(ZoomPanWidget):
             self._scale = scale
             self.update()
             self.zoom_changed.emit(self.relative_zoom())
-
-    def set_adjustments(self, adjustments: Adjustments) -> None:
-        if adjustments != self._adjustments:
-            self._adjustments = adjustments
-            self.update()
-
-    def set_status(self, text: str) -> None:
-        """Message shown over the "after" side while its result is not there yet."""
-        if text != self._status:
-            self._status = text
-            self.update()
 
     def native_zoom(self) -> float:
         return float(self._scale)

@@ -13,10 +13,10 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from app import theme
 from app.adjustments import Adjustments
 from app.painting import device_size, draw_chip, draw_placeholder, draw_veil, target_rect, to_pixmap
+from app.photo_view import PhotoView
 from app.photos import Photo
-from app.render import RegionCache, render_after, render_before
+from app.render import render_after, render_before
 from app.viewport import Placement, Rect, Viewport
-from app.zoom_pan import ZoomPanWidget
 
 SCALES = (1, 2, 4)
 PANE_GAP = 2
@@ -30,42 +30,19 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
 
-class ScalePane(ZoomPanWidget):
+class ScalePane(PhotoView):
     """One scale's result; shows the original dimmed, with a status line, until it exists."""
 
     def __init__(self, scale: int, reference_scale: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.scale = scale
         self._reference_scale = reference_scale
-        self._photo: Photo | None = None
-        self._adjustments = Adjustments()
-        self._status = ""
         self._cache: tuple[object, QPixmap] | None = None
-        self._samples = RegionCache()
         self.last_region: Rect | None = None
 
     def native_zoom(self) -> float:
         # One shared "100 %" for all panes (that of the largest scale), so locking holds.
         return float(self._reference_scale)
-
-    @property
-    def photo(self) -> Photo | None:
-        return self._photo
-
-    def set_photo(self, photo: Photo | None, *, keep_view: bool = False) -> None:
-        self._photo = photo
-        self._status = ""
-        self.set_scene_size(photo.size if photo is not None else None, keep_view=keep_view)
-
-    def set_adjustments(self, adjustments: Adjustments) -> None:
-        if adjustments != self._adjustments:
-            self._adjustments = adjustments
-            self.update()
-
-    def set_status(self, text: str) -> None:
-        if text != self._status:
-            self._status = text
-            self.update()
 
     def label(self) -> str:
         photo = self._photo
