@@ -30,11 +30,10 @@ from safetensors.torch import load_file
 from torch.utils.data import DataLoader
 
 from ultrais_core.errors import WeightsError
-from ultrais_core.metrics import psnr
 from ultrais_core.model.compact_sr import SRVGGNetCompact
 from ultrais_core.training.data import PairDataset
 from ultrais_core.training.degrade import DegradeParams
-from ultrais_core.training.train import learning_rate
+from ultrais_core.training.train import learning_rate, validation_psnr
 from ultrais_core.weights import save_safetensors_atomic
 
 log = logging.getLogger(__name__)
@@ -68,16 +67,14 @@ class CascadeSROptions:
 
 def _psnr_on(model: SRVGGNetCompact, dataset: PairDataset) -> tuple[float, float]:
     """Mean PSNR of the model and of bicubic on a fixed set of validation crops."""
-    ours, bicubic = [], []
+    batches = [(low[None], high[None]) for low, high in dataset]
+    bicubic = torch.nn.Upsample(scale_factor=model.scale, mode="bicubic")
+    cpu = torch.device("cpu")
     with torch.inference_mode():
-        for index in range(len(dataset)):
-            low, high = dataset[index]
-            out = model(low[None]).clamp(0, 1)[0]
-            base = F.interpolate(low[None], scale_factor=model.scale, mode="bicubic")[0]
-            target = high.permute(1, 2, 0).numpy()
-            ours.append(psnr(out.permute(1, 2, 0).numpy(), target))
-            bicubic.append(psnr(base.clamp(0, 1).permute(1, 2, 0).numpy(), target))
-    return float(np.mean(ours)), float(np.mean(bicubic))
+        ours = validation_psnr(model, batches, cpu)
+        base = validation_psnr(bicubic, batches, cpu)
+    model.eval()
+    return ours, base
 
 
 def train_cascade_sr(options: CascadeSROptions) -> dict[str, float]:

@@ -80,7 +80,7 @@ def load_semantic(model: DualStreamNet, path: Path) -> None:
 
 @torch.no_grad()
 def validation_psnr(
-    model: DualStreamNet, batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device
+    model: torch.nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device
 ) -> float:
     """Mean PSNR (dB) over fixed held-out crops, output clamped as the engine clamps it."""
     model.eval()
