@@ -49,6 +49,12 @@ def test_metadata_holds_format_version_and_hyperparameters(
     assert json.loads(metadata["hyperparameters"])["widths"] == list(tiny_config["widths"])
 
 
+def test_written_files_are_readable_by_others(tmp_path: Path, tiny_config: dict) -> None:
+    """The atomic writer's temporary file is private (mkstemp); the published file must not be."""
+    path = save_weights(DualStreamNet(**tiny_config), tmp_path / "w.safetensors")
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_missing_file_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(WeightsError, match=r"nothere\.safetensors.*not found"):
         load_weights(tmp_path / "nothere.safetensors")

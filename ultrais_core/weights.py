@@ -69,6 +69,7 @@ def save_safetensors_atomic(
         save_file(tensors, temporary, metadata=metadata)
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; weights are ordinary files
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
