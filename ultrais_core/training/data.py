@@ -37,10 +37,8 @@ from ultrais_core.errors import UltraISError
 from ultrais_core.training.degrade import (
     DegradeParams,
     apply_degradation,
-    quantize_8bit,
     real_pair_input,
     sample_degradation,
-    scale_exposure,
 )
 
 Split = Literal["train", "val"]
@@ -654,17 +652,8 @@ class PairDataset(Dataset):
         low, high = _augment(
             [low_full[y : y + size, x : x + size], high_full[y : y + size, x : x + size]], rng
         )
-        low_lr = real_pair_input(to_float(np.ascontiguousarray(low)), s, quantize=False)
-        if self.split == "train":  # the validation pairs stay as they were shot
-            low_lr = scale_exposure(
-                low_lr, _log_uniform(rng, self.degrade_params.real_exposure_jitter)
-            )
-        return quantize_8bit(low_lr), to_float(np.ascontiguousarray(high))
-
-
-def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
-    low, high = bounds
-    return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+        low_lr = real_pair_input(to_float(np.ascontiguousarray(low)), s)
+        return low_lr, to_float(np.ascontiguousarray(high))
 
 
 def pack_summary_text(summary: PackSummary) -> str:

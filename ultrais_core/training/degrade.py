@@ -66,21 +66,9 @@ class DegradeParams:
     hr_noise_share: tuple[float, float] = (0.2, 0.8)
     jpeg_probability: float = 0.3
     jpeg_quality: tuple[int, int] = (70, 95)
-    # Real pairs: the under-exposed frame's exposure is scaled by this much (log-uniform) in
-    # linear light, the target kept. SICE has one reference per scene but several dark frames,
-    # and the model's output brightness followed the input's (+-17 % per photo on the x4
-    # validation pairs, most of its error); this teaches it that the reference does not move.
-    # More darkening than brightening: brightening a real frame also scales its noise up.
-    real_exposure_jitter: tuple[float, float] = (0.6, 1.25)
 
     def __post_init__(self) -> None:
-        for name in (
-            "blur_sigma_lr",
-            "exposure_factor",
-            "electrons",
-            "read_sigma",
-            "real_exposure_jitter",
-        ):
+        for name in ("blur_sigma_lr", "exposure_factor", "electrons", "read_sigma"):
             low, high = getattr(self, name)
             if not 0 < low <= high:
                 raise ValueError(f"DegradeParams.{name} must satisfy 0 < low <= high")
@@ -280,11 +268,6 @@ def real_pair_input(low_rgb: np.ndarray, scale: int, *, quantize: bool = True) -
     cropped = crop_to_multiple(low_rgb, scale)
     out = linear_to_srgb(area_downscale(srgb_to_linear(cropped), scale))
     return quantize_8bit(out) if quantize else out
-
-
-def scale_exposure(rgb: np.ndarray, factor: float) -> np.ndarray:
-    """The same scene with `factor` times the light: scaled in linear light, clipped."""
-    return linear_to_srgb(srgb_to_linear(rgb) * np.float32(factor))
 
 
 def _check_rgb(img: np.ndarray) -> None:
