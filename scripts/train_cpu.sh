@@ -3,8 +3,8 @@
 # order they were made: x2 from scratch (stage 1), then side by side (one core each) the x2
 # fine-tune after the switch to overlapping attention windows (stage 2) and x4 from stage 1;
 # then x1 from stage 2 beside a last x2 fine-tune with more real pairs (stage 3, shipped).
-# Logs and checkpoints go to runs/; copy runs/ultrais_x{1,4}.safetensors and
-# runs/ultrais_x2_stage3.safetensors (as ultrais_x2.safetensors) into resources/weights/.
+# Logs and checkpoints go to runs/; copy runs/ultrais_x1.safetensors and, renamed,
+# runs/ultrais_x2_stage3.safetensors and runs/ultrais_x4_stage2.safetensors into resources/weights/.
 set -euo pipefail
 # One thread per run: oneDNN's OpenMP threads spin-wait, and on a busy 2-core machine two of
 # them ran 15x slower than one (measured).
@@ -29,3 +29,12 @@ train --scale 2 --minutes 14 --batch 8 --lr 3e-4 --real-fraction 0.6 \
 train --scale 1 --minutes 12 --batch 12 --lr 5e-4 \
     --init runs/ultrais_x2_stage2.safetensors --out runs/ultrais_x1.safetensors
 wait
+# Session 2: x4 fine-tuned on more real pairs (stage 2, shipped as ultrais_x4.safetensors);
+# then the SR stages of the evaluation's cascade baseline (c) (resources/baselines/).
+train --scale 4 --minutes 75 --batch 6 --lr 3e-4 --real-fraction 0.7 --seed 7 \
+    --init runs/ultrais_x4.safetensors --out runs/ultrais_x4_stage2.safetensors \
+    > runs/train_x4_stage2.log 2>&1
+for scale in 4 2; do
+    $PY main.py train-cascade-sr --scale $scale --minutes 12 \
+        --out resources/baselines/cascade_sr_x$scale.safetensors
+done
