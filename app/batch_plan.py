@@ -177,7 +177,7 @@ def plan_photos(spec: BatchSpec, paths: list[Path]) -> Planned:
         resolved = path.resolve()
         by_folder.setdefault(resolved.parent, []).append(resolved)
     for folder, members in by_folder.items():
-        if _is_inside(folder, spec.dst):
+        if planner.is_inside(folder, spec.dst):
             for path in members:
                 result.refused[path] = "it lies inside the output folder"
             continue
@@ -207,14 +207,6 @@ def _under(photo: planner.PlannedPhoto, sub: str) -> planner.PlannedPhoto:
         output_rel=None if photo.output_rel is None else f"{sub}/{photo.output_rel}",
         collision=None if photo.collision is None else f"{sub}/{photo.collision}",
     )
-
-
-def _is_inside(path: Path, folder: Path) -> bool:
-    try:
-        path.relative_to(folder)
-    except ValueError:
-        return False
-    return True
 
 
 # --- the manifest (each call on the batch's own worker thread) ------------------------------

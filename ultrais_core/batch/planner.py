@@ -57,7 +57,8 @@ def readable_suffixes() -> frozenset[str]:
     return SUPPORTED_READ_SUFFIXES
 
 
-def _is_inside(path: Path, folder: Path) -> bool:
+def is_inside(path: Path, folder: Path) -> bool:
+    """True when `path` is `folder` or lies below it (no filesystem access)."""
     try:
         path.relative_to(folder)
     except ValueError:
@@ -74,7 +75,7 @@ def scan(src: Path, dst: Path, *, recursive: bool) -> Iterator[Path]:
         here = Path(folder)
         if recursive:
             dirs[:] = sorted(
-                d for d in dirs if not d.startswith(".") and not _is_inside(here / d, dst)
+                d for d in dirs if not d.startswith(".") and not is_inside(here / d, dst)
             )
         else:
             dirs[:] = []
