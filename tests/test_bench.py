@@ -14,9 +14,10 @@ import pytest
 import torch
 
 from bench import cpu_backends, throughput
-from bench.reference import ReferenceEngine, SRVGGNetCompact, count_convolutions
+from bench.reference import ReferenceEngine, count_convolutions
 from ultrais_core.engine import Engine
 from ultrais_core.model import DualStreamNet
+from ultrais_core.model.compact_sr import SRVGGNetCompact
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = {"convolutions", "attention", "upsampler", "layernorm/elementwise", "data movement"}

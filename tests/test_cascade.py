@@ -65,5 +65,20 @@ def test_loading_other_safetensors_is_a_clear_error(tmp_path: Path) -> None:
         load_cascade_sr(other)
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(b"\x00" * 5)
-    with pytest.raises(WeightsError, match="not a readable"):
+    with pytest.raises(WeightsError, match="not a safetensors file"):
         load_cascade_sr(broken)
+
+
+def test_truncated_sr_weights_are_a_clear_error(tmp_path: Path) -> None:
+    from ultrais_core.model.compact_sr import SRVGGNetCompact
+    from ultrais_core.training.cascade import KIND
+
+    model = SRVGGNetCompact(2, features=8, convs=1, upsample="bilinear")
+    metadata = {"format": KIND, "scale": "2", "features": "8", "convs": "1"}
+    path = tmp_path / "sr.safetensors"
+    save_safetensors_atomic(dict(model.state_dict()), path, metadata)
+    assert load_cascade_sr(path).scale == 2
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 100])  # header intact, tensor data cut short
+    with pytest.raises(WeightsError, match="unreadable weights"):
+        load_cascade_sr(path)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError, safe_open
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch.utils.data import DataLoader
 
@@ -34,7 +34,7 @@ from ultrais_core.model.compact_sr import SRVGGNetCompact
 from ultrais_core.training.data import PairDataset
 from ultrais_core.training.degrade import DegradeParams
 from ultrais_core.training.train import learning_rate, validation_psnr
-from ultrais_core.weights import save_safetensors_atomic
+from ultrais_core.weights import read_header_metadata, save_safetensors_atomic
 
 log = logging.getLogger(__name__)
 
@@ -150,11 +150,7 @@ def train_cascade_sr(options: CascadeSROptions) -> dict[str, float]:
 def load_cascade_sr(path: str | Path) -> SRVGGNetCompact:
     """The SR stage written by `train_cascade_sr`, in eval mode."""
     path = Path(path)
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
-        raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from exc
+    metadata = read_header_metadata(path)
     if metadata.get("format") != KIND:
         raise WeightsError(f"{path}: not a cascade SR weights file")
     model = SRVGGNetCompact(
@@ -163,7 +159,11 @@ def load_cascade_sr(path: str | Path) -> SRVGGNetCompact:
         convs=int(metadata["convs"]),
         upsample="bilinear",
     )
-    model.load_state_dict(load_file(str(path)))
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise WeightsError(f"{path}: unreadable weights ({error})") from None
+    model.load_state_dict(tensors)
     return model.eval()
 
 
