@@ -254,7 +254,7 @@ def run_pretrain_semantic(args: argparse.Namespace) -> int:
 
 
 def run_train_cascade_sr(args: argparse.Namespace) -> int:
-    from ultrais_core.training.cascade import CascadeSROptions, log_summary, train_cascade_sr
+    from ultrais_core.training.cascade import CascadeSROptions, summary_text, train_cascade_sr
 
     options = CascadeSROptions(
         scale=args.scale,
@@ -265,7 +265,7 @@ def run_train_cascade_sr(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     summary = train_cascade_sr(options)
-    print(f"wrote {args.out}: {log_summary(summary)}")
+    print(f"wrote {args.out}: {summary_text(summary)}")
     return 0
 
 

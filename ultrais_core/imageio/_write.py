@@ -55,10 +55,15 @@ def write_formats() -> dict[str, str]:
 # --------------------------------------------------------------------------- validation
 
 
+def _row_chunks(array: np.ndarray) -> list[slice]:
+    """Row slices of about 4 M samples each: full-size temporaries become chunk-size ones."""
+    step = max(1, (1 << 22) // max(1, array[0].size))
+    return [slice(top, top + step) for top in range(0, len(array), step)]
+
+
 def _all_finite(array: np.ndarray) -> bool:
     """np.isfinite(...).all() without a full-size boolean temporary."""
-    step = max(1, (1 << 22) // max(1, array[0].size))
-    return all(bool(np.isfinite(array[i : i + step]).all()) for i in range(0, len(array), step))
+    return all(bool(np.isfinite(array[rows]).all()) for rows in _row_chunks(array))
 
 
 def _validated(pixels: Any) -> np.ndarray:
@@ -200,11 +205,10 @@ def _requantise(samples: np.ndarray, depth: int) -> np.ndarray:
     if dtype == np.uint16:
         return samples.astype(np.uint16) * np.uint16(257)  # 255 * 257 == 65535
     out = np.empty(samples.shape, dtype=np.uint8)
-    step = max(1, (1 << 22) // max(1, samples[0].size))
-    for top in range(0, len(samples), step):
-        wide = samples[top : top + step].astype(np.uint32)
+    for rows in _row_chunks(samples):
+        wide = samples[rows].astype(np.uint32)
         # round(v * 255 / 65535) == floor((v * 255 + 32767) / 65535), in integers
-        out[top : top + step] = (wide * 255 + 32767) // 65535
+        out[rows] = (wide * 255 + 32767) // 65535
     return out
 
 

@@ -182,7 +182,7 @@ def cascade(
     return run
 
 
-def log_summary(summary: dict[str, float]) -> str:
+def summary_text(summary: dict[str, float]) -> str:
     gain = summary["val_psnr"] - summary["val_psnr_bicubic"]
     sign = "+" if gain >= 0 else ""
     return (
