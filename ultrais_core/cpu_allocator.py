@@ -13,7 +13,6 @@ app does not sit on the heap it no longer needs.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import sys
 
@@ -28,7 +27,8 @@ def _glibc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        # The glibc soname itself: find_library would run ldconfig in a subprocess.
+        libc = ctypes.CDLL("libc.so.6")
         libc.mallopt  # noqa: B018 - musl and others lack mallopt/malloc_trim
         libc.malloc_trim  # noqa: B018
     except (OSError, AttributeError):
