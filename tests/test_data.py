@@ -25,7 +25,15 @@ from ultrais_core.training.data import (
     stack_of,
     to_float,
 )
-from ultrais_core.training.degrade import area_downscale, srgb_to_linear
+from ultrais_core.model.guidance import CONTEXT_FEATURES, photo_context
+from ultrais_core.training.degrade import (
+    apply_degradation,
+    area_downscale,
+    crop_to_multiple,
+    real_pair_input,
+    sample_degradation,
+    srgb_to_linear,
+)
 
 REAL_DATA = default_data_root()
 needs_real_data = pytest.mark.skipif(
@@ -139,8 +147,9 @@ def test_real_data_split_fractions():
 
 def test_dataset_shapes_types_and_determinism(data_root):
     ds = PairDataset(data_root, scale=2, split="train", crop_lr=8, real_fraction=0.3, seed=1)
-    low, high = ds[3]
+    low, high, context = ds[3]
     assert low.shape == (3, 8, 8) and high.shape == (3, 16, 16)
+    assert context.shape == (CONTEXT_FEATURES,) and bool(torch.isfinite(context).all())
     assert low.dtype == torch.float32 and high.dtype == torch.float32
     assert float(low.min()) >= 0 and float(high.max()) <= 1
     again = PairDataset(data_root, scale=2, split="train", crop_lr=8, real_fraction=0.3, seed=1)
@@ -170,7 +179,7 @@ def test_real_crops_stay_aligned(data_root):
     """Low input = high crop with 1/8 or 1/4 of the light, box-downscaled: same place, same turn."""
     ds = PairDataset(data_root, scale=2, crop_lr=8, real_fraction=1.0, length=20)
     for i in range(20):
-        low, high = ds.sample(i)
+        low, high, _ = ds.sample(i)
         expected = area_downscale(srgb_to_linear(high), 2)
         ratio = expected.mean() / srgb_to_linear(low).mean()
         assert ratio == pytest.approx(8.0, rel=0.2) or ratio == pytest.approx(4.0, rel=0.2)
@@ -178,11 +187,44 @@ def test_real_crops_stay_aligned(data_root):
         assert np.abs(residual).mean() < 0.05 * expected.mean()
 
 
+def test_real_items_carry_the_whole_frame_as_the_engine_sees_it(data_root):
+    """The context comes from the whole low frame, downscaled as evaluation and the engine do,
+    so a crop of a dark corner still knows how bright the rest of its photo is."""
+    ds = PairDataset(data_root, scale=2, crop_lr=8, real_fraction=1.0, length=6)
+    pairs = {read_rgb8(p.low).tobytes(): p for p in split_real_pairs(list_real_pairs(data_root))[0]}
+    for i in range(6):
+        low, _, photo = ds.sample(i)
+        assert photo.shape[0] > low.shape[0] and photo.shape[1] > low.shape[1]
+        matches = [
+            p for p in pairs.values()
+            if np.array_equal(real_pair_input(to_float(read_rgb8(p.low)), 2), photo)
+        ]
+        assert len(matches) == 1
+
+
+def test_synthetic_photo_matches_the_whole_photo_degraded(data_root):
+    """The cheap whole-photo view (reduced first, then darkened) gives nearly the context of
+    degrading the full photo and reducing it afterwards."""
+    ds = PairDataset(data_root, scale=2, crop_lr=8, real_fraction=0.0, length=1)
+    rng = np.random.default_rng(0)
+    img = ds._material.clean(0)
+    settings = sample_degradation(rng, 2)
+    full = apply_degradation(to_float(crop_to_multiple(img, 2)), 2, settings, rng)
+    expected = photo_context(torch.from_numpy(full).permute(2, 0, 1)[None])[0]
+    cheap = ds._synthetic_photo(0, settings, rng)
+    actual = photo_context(torch.from_numpy(cheap).permute(2, 0, 1)[None])[0]
+    assert cheap.shape[:2] == full.shape[:2]
+    # log mean luminance and gray-world ratios: the exposure and white balance it must convey
+    for k in (0, 5, 6):
+        assert abs(float(actual[k] - expected[k])) < 0.1
+
+
 def test_synthetic_items_are_dark(data_root):
     ds = PairDataset(data_root, scale=2, crop_lr=8, real_fraction=0.0, length=20)
     for i in range(20):
-        low, high = ds.sample(i)
+        low, high, photo = ds.sample(i)
         assert srgb_to_linear(low).mean() < srgb_to_linear(high).mean() / 4
+        assert srgb_to_linear(photo).mean() < srgb_to_linear(high).mean() / 4
 
 
 def test_pack_roundtrip(data_root, tmp_path):
@@ -213,7 +255,7 @@ def test_pack_roundtrip(data_root, tmp_path):
     assert items[-1][1] is None and items[-1][0] in {clean_key(p, data_root) for p in val_clean}
 
     from_pack = PairDataset(out, scale=2, crop_lr=8, real_fraction=0.5, length=8)
-    low, high = from_pack[0]
+    low, high, _ = from_pack[0]
     assert low.shape == (3, 8, 8) and high.shape == (3, 16, 16)
     assert PairDataset(out, scale=2, split="val", crop_lr=8, length=2)[1][0].shape == (3, 8, 8)
     with pytest.raises(UltraISError):
@@ -238,5 +280,5 @@ def test_pack_respects_a_small_budget(data_root, tmp_path):
 def test_dataset_on_the_real_folder():
     ds = PairDataset(REAL_DATA, scale=4, crop_lr=16, real_fraction=0.5, length=4)
     for i in range(4):
-        low, high = ds[i]
+        low, high, _ = ds[i]
         assert low.shape == (3, 16, 16) and high.shape == (3, 64, 64)

@@ -141,6 +141,7 @@ def run_enhance(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm import tqdm
 
+    from ultrais_core.console import progress_bar
     from ultrais_core.engine import Engine
     from ultrais_core.imageio import read_image, write_image
 
@@ -159,12 +160,11 @@ def run_enhance(args: argparse.Namespace) -> int:
         )
         try:
             loaded = read_image(source)
-            with tqdm(desc=source.name, unit="tile", file=sys.stderr, leave=False) as bar:
+            with progress_bar(desc=source.name, unit="tile", leave=False) as bar:
 
                 def progress(done: int, total: int, bar: tqdm = bar) -> None:
                     bar.total = total
-                    bar.n = done
-                    bar.refresh()
+                    bar.update(done - bar.n)  # update(), unlike refresh(), honours mininterval
 
                 bit_depth = 16 if loaded.bit_depth == 16 and keeps_16_bit(target) else 8
                 result = engine.enhance(

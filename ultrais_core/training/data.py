@@ -24,7 +24,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -34,8 +34,10 @@ import torch
 from torch.utils.data import Dataset
 
 from ultrais_core.errors import UltraISError
+from ultrais_core.model.guidance import photo_context
 from ultrais_core.training.degrade import (
     DegradeParams,
+    DegradeSample,
     apply_degradation,
     real_pair_input,
     sample_degradation,
@@ -50,6 +52,25 @@ PACK_FORMAT = "ultrais-pack-v1"
 PACK_MAX_BYTES = 50_000_000
 
 _STACK_RE = re.compile(r"^(s\d+)_")
+
+
+# The engine computes the photo context from a copy of the whole input at most this many pixels
+# on its long side (engine.CONTEXT_SIDE); training builds its copy at the same size.
+CONTEXT_SIDE = 256
+
+
+class TrainingSample(NamedTuple):
+    """One training item: the low-resolution crop, its target, and the dark input of the WHOLE
+    photo (at most CONTEXT_SIDE on its long side) from which the photo context is computed.
+
+    The whole photo, not the crop, because at inference every tile gets the whole photo's
+    context: a well-exposed reference is exposed for the whole scene (SICE's references are
+    normalised per photo), so a crop's own statistics cannot tell how bright its target is.
+    """
+
+    low: np.ndarray
+    high: np.ndarray
+    photo: np.ndarray
 
 
 class RealPair(NamedTuple):
@@ -585,6 +606,7 @@ class PairDataset(Dataset):
         self.length = length
         self.degrade_params = degrade_params or DegradeParams()
         self.epoch = 0
+        self._real_photos: dict[int, np.ndarray] = {}
         path = None if source is None else Path(source)
         if path is not None and path.is_file():
             arrays = _read_pack(path)
@@ -606,11 +628,13 @@ class PairDataset(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        low, high = self.sample(index)
-        return _to_tensor(low), _to_tensor(high)
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(low, high, context): CHW crops and the whole photo's context vector."""
+        low, high, photo = self.sample(index)
+        context = photo_context(_to_tensor(photo)[None], max_side=CONTEXT_SIDE)[0]
+        return _to_tensor(low), _to_tensor(high), context
 
-    def sample(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, index: int) -> TrainingSample:
         """Item ``index`` as float32 HWC numpy arrays (what ``__getitem__`` wraps)."""
         if not 0 <= index < self.length:
             raise IndexError(index)
@@ -637,7 +661,34 @@ class PairDataset(Dataset):
         (crop,) = _augment([img[y : y + size, x : x + size]], rng)
         high = to_float(np.ascontiguousarray(crop))
         settings = sample_degradation(rng, self.scale, self.degrade_params)
-        return apply_degradation(high, self.scale, settings, rng), high
+        low = apply_degradation(high, self.scale, settings, rng)
+        return TrainingSample(low, high, self._synthetic_photo(i, settings, rng))
+
+    def _synthetic_photo(
+        self, index: int, settings: DegradeSample, rng: np.random.Generator
+    ) -> np.ndarray:
+        """The whole clean photo darkened with the crop's settings, at the context's size.
+
+        Degrading the full-size photo for a handful of statistics would cost more than the
+        crop itself, so the photo is first area-reduced to what the engine would look at (the
+        low-resolution input, shrunk to CONTEXT_SIDE). That reduction averages the noise too:
+        its variance is divided by the extra area factor, as it is when the engine shrinks a
+        large photo; JPEG is left out (it barely moves mean and percentiles).
+        """
+        img = self._material.clean(index)
+        h, w = img.shape[:2]
+        lr_side = max(h, w) / self.scale
+        shrink = max(1.0, lr_side / CONTEXT_SIDE)
+        size = (max(1, round(w / self.scale / shrink)), max(1, round(h / self.scale / shrink)))
+        small = to_float(cv2.resize(img, size, interpolation=cv2.INTER_AREA))
+        quieter = replace(
+            settings,
+            blur_sigma_hr=0.0,
+            electrons=settings.electrons * shrink**2,
+            read_sigma=settings.read_sigma / shrink,
+            jpeg_quality=None,
+        )
+        return apply_degradation(small, 1, quieter, rng)
 
     def _real_item(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         i = int(rng.integers(self._material.real_count))
@@ -653,7 +704,16 @@ class PairDataset(Dataset):
             [low_full[y : y + size, x : x + size], high_full[y : y + size, x : x + size]], rng
         )
         low_lr = real_pair_input(to_float(np.ascontiguousarray(low)), s)
-        return low_lr, to_float(np.ascontiguousarray(high))
+        return TrainingSample(low_lr, to_float(np.ascontiguousarray(high)), self._real_photo(i))
+
+    def _real_photo(self, index: int) -> np.ndarray:
+        """The whole low frame as the engine would get it (kept: it is the same every time)."""
+        photo = self._real_photos.get(index)
+        if photo is None:
+            low_full, _ = self._material.real(index)
+            photo = real_pair_input(to_float(low_full), self.scale)
+            self._real_photos[index] = photo
+        return photo
 
 
 def pack_summary_text(summary: PackSummary) -> str:
@@ -671,6 +731,7 @@ __all__ = [
     "PairDataset",
     "RealPair",
     "Split",
+    "TrainingSample",
     "clean_key",
     "decode_rgb8",
     "default_data_root",

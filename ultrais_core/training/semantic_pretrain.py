@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import nn
-from tqdm import tqdm
 
+from ultrais_core.console import progress_bar
 from ultrais_core.model.layers import LocalBlock, Upsample
 from ultrais_core.model.semantic import SemanticExtractor
 from ultrais_core.training.data import list_clean_images, read_rgb, split_clean_images
@@ -94,7 +94,7 @@ def pretrain_semantic(
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=2e-3, total_steps=steps)
     started = time.monotonic()
     running = 0.0
-    for step in tqdm(range(steps), unit="step"):
+    for step in progress_bar(range(steps), unit="step"):
         clean = _crops(images, crop, batch, rng)
         reconstruction = decoder(encoder(_jitter(clean, generator))[-1])
         loss = F.l1_loss(reconstruction, clean)

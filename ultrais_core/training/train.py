@@ -11,14 +11,15 @@ import json
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
+from ultrais_core.console import progress_bar
 from ultrais_core.engine import pick_device
 from ultrais_core.model import DualStreamNet, config_for
 from ultrais_core.training.checkpoint import load_checkpoint, save_checkpoint
@@ -80,13 +81,21 @@ def load_semantic(model: DualStreamNet, path: Path) -> None:
 
 @torch.no_grad()
 def validation_psnr(
-    model: torch.nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device
+    model: torch.nn.Module,
+    batches: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+    device: torch.device,
 ) -> float:
-    """Mean PSNR (dB) over fixed held-out crops, output clamped as the engine clamps it."""
+    """Mean PSNR (dB) over fixed held-out crops, output clamped as the engine clamps it.
+
+    Batches are the data set's ``(low, high, context)``; a model whose forward takes only the
+    input (the cascade's SR stage, bicubic) is called without the context.
+    """
+    takes_context = isinstance(model, DualStreamNet)
     model.eval()
     values = []
-    for low, high in batches:
-        pred = model(low.to(device)).float().clamp(0, 1)
+    for low, high, context in batches:
+        low = low.to(device)
+        pred = (model(low, context.to(device)) if takes_context else model(low)).float().clamp(0, 1)
         mse = (pred - high.to(device)).pow(2).flatten(1).mean(dim=1).clamp_min(1e-10)
         values.extend((-10 * torch.log10(mse)).tolist())
     model.train()
@@ -148,7 +157,7 @@ def train(options: TrainOptions) -> Path:
     last_checkpoint = started
     step = start_step
     history: list[dict[str, float]] = []
-    bar = tqdm(total=options.steps, initial=start_step, unit="step", dynamic_ncols=True)
+    bar = progress_bar(total=options.steps, initial=start_step, unit="step", dynamic_ncols=True)
     running: dict[str, float] = {}
 
     def save_state() -> None:
@@ -163,7 +172,7 @@ def train(options: TrainOptions) -> Path:
             },
         )
 
-    for low, high in loader:
+    for low, high, context in loader:
         if step >= options.steps:
             break
         progress = step / options.steps
@@ -177,8 +186,9 @@ def train(options: TrainOptions) -> Path:
             group["lr"] = learning_rate(progress, step, options.lr)
         low = low.to(device, non_blocking=True)
         high = high.to(device, non_blocking=True)
+        context = context.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            pred, illumination = model.forward_with_illumination(low)
+            pred, illumination = model.forward_with_illumination(low, context)
         loss, terms = total_loss(pred.float(), high, illumination.float(), low, weights)
         optimizer.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
