@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from ultrais_core.errors import UltraISError
+from ultrais_core.model.guidance import CONTEXT_FEATURES, photo_context
 from ultrais_core.training.data import (
     PairDataset,
     clean_key,
@@ -25,7 +26,6 @@ from ultrais_core.training.data import (
     stack_of,
     to_float,
 )
-from ultrais_core.model.guidance import CONTEXT_FEATURES, photo_context
 from ultrais_core.training.degrade import (
     apply_degradation,
     area_downscale,
@@ -196,7 +196,8 @@ def test_real_items_carry_the_whole_frame_as_the_engine_sees_it(data_root):
         low, _, photo = ds.sample(i)
         assert photo.shape[0] > low.shape[0] and photo.shape[1] > low.shape[1]
         matches = [
-            p for p in pairs.values()
+            p
+            for p in pairs.values()
             if np.array_equal(real_pair_input(to_float(read_rgb8(p.low)), 2), photo)
         ]
         assert len(matches) == 1

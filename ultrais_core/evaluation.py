@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ultrais_core.baselines import bicubic, classical
+from ultrais_core.dataset_files import read_rgb
 from ultrais_core.errors import UltraISError
 from ultrais_core.metrics import all_metrics
 from ultrais_core.training.degrade import (
@@ -129,19 +129,6 @@ def image_seed(name: str, seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
 
 
-def _read_rgb(path: Path) -> np.ndarray:
-    """Read an image file as float32 RGB in [0, 1] (8- or 16-bit files)."""
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as exc:
-        raise UltraISError(f"could not read {path}: {exc.strerror or exc}") from exc
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
-    if img is None:
-        raise UltraISError(f"could not decode image {path}")
-    peak = 65535.0 if img.dtype == np.uint16 else 255.0
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype(np.float32) / np.float32(peak)
-
-
 def prepare_pair(
     name: str,
     low_full: np.ndarray | None,
@@ -237,7 +224,7 @@ def evaluate_pair_list(
 
     def items() -> Iterable[tuple[str, np.ndarray | None, np.ndarray]]:
         for name, (low, _), high in zip(names, pairs, highs, strict=True):
-            yield name, None if low is None else _read_rgb(Path(low)), _read_rgb(high)
+            yield name, None if low is None else read_rgb(Path(low)), read_rgb(high)
 
     return evaluate_images(items(), scale, models, seed=seed, params=params, baselines=baselines)
 
