@@ -9,6 +9,7 @@ import torch
 
 from ultrais_core.errors import WeightsError
 from ultrais_core.model import DualStreamNet
+from ultrais_core.training.averaging import WeightAverage
 from ultrais_core.training.checkpoint import load_checkpoint, save_checkpoint
 
 
@@ -49,3 +50,25 @@ def test_truncated_checkpoint_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(WeightsError, match="broken"):
         load_checkpoint(path, model, torch.optim.AdamW(model.parameters()))
+
+
+def test_the_weight_average_survives_a_checkpoint(tmp_path: Path, tiny_config: dict) -> None:
+    torch.manual_seed(0)
+    model = DualStreamNet(scale=2, **tiny_config)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad])
+    average = WeightAverage(model)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    average.update(model, step=1000)
+    path = tmp_path / "run.ckpt.safetensors"
+    save_checkpoint(path, model, optimizer, {"step": 1}, average=average.model)
+
+    restored = DualStreamNet(model.config)
+    restored_average = WeightAverage(restored)
+    opt = torch.optim.AdamW(restored.parameters())
+    load_checkpoint(path, restored, opt, restored_average.model)
+    for a, b in zip(average.model.parameters(), restored_average.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    # ... and differs from the model it averages (a checkpoint without it would copy the model).
+    assert not torch.equal(next(restored.parameters()), next(restored_average.model.parameters()))

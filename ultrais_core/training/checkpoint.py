@@ -19,9 +19,17 @@ from ultrais_core.weights import read_header_metadata, save_safetensors_atomic
 
 
 def save_checkpoint(
-    path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]
+    path: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    state: dict[str, Any],
+    average: torch.nn.Module | None = None,
 ) -> None:
+    """Write model, optimizer moments, the weight average (if any) and ``state`` to ``path``."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if average is not None:
+        for k, v in average.state_dict().items():
+            tensors[f"average.{k}"] = v.detach().cpu().contiguous()
     param_steps = {}
     for index, parameter in enumerate(p for g in optimizer.param_groups for p in g["params"]):
         for name, value in optimizer.state.get(parameter, {}).items():
@@ -34,9 +42,15 @@ def save_checkpoint(
 
 
 def load_checkpoint(
-    path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer
+    path: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    average: torch.nn.Module | None = None,
 ) -> dict[str, Any]:
-    """Restore model and optimizer in place; return the saved state dict."""
+    """Restore model, optimizer and weight average in place; return the saved state dict.
+
+    A checkpoint written without an average (older runs) restarts it from the model's weights.
+    """
     metadata = read_header_metadata(path)
     try:
         tensors = load_file(str(path))
@@ -44,6 +58,9 @@ def load_checkpoint(
         raise WeightsError(f"{path}: unreadable checkpoint ({error})") from None
     model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     model.load_state_dict(model_state)
+    if average is not None:
+        averaged = {k[len("average.") :]: v for k, v in tensors.items() if k.startswith("average.")}
+        average.load_state_dict(averaged or model_state)
     scalars = json.loads(metadata.get("optimizer_scalars", "{}"))
     parameters = [p for g in optimizer.param_groups for p in g["params"]]
     for index, parameter in enumerate(parameters):

@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader
 from ultrais_core.console import progress_bar
 from ultrais_core.engine import pick_device
 from ultrais_core.model import DualStreamNet, config_for
+from ultrais_core.training.averaging import WeightAverage
 from ultrais_core.training.checkpoint import load_checkpoint, save_checkpoint
 from ultrais_core.training.data import PairDataset
 from ultrais_core.training.losses import LossWeights, total_loss
@@ -91,6 +92,7 @@ def validation_psnr(
     input (the cascade's SR stage, bicubic) is called without the context.
     """
     takes_context = isinstance(model, DualStreamNet)
+    was_training = model.training
     model.eval()
     values = []
     for low, high, context in batches:
@@ -98,7 +100,7 @@ def validation_psnr(
         pred = (model(low, context.to(device)) if takes_context else model(low)).float().clamp(0, 1)
         mse = (pred - high.to(device)).pow(2).flatten(1).mean(dim=1).clamp_min(1e-10)
         values.extend((-10 * torch.log10(mse)).tolist())
-    model.train()
+    model.train(was_training)
     return sum(values) / len(values)
 
 
@@ -115,9 +117,10 @@ def train(options: TrainOptions) -> Path:
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=options.lr, weight_decay=1e-4, betas=(0.9, 0.99))
     checkpoint_path = options.out.with_suffix(".ckpt.safetensors")
+    average = WeightAverage(model)
     start_step, elapsed_before = 0, 0.0
     if options.resume is not None:
-        state = load_checkpoint(options.resume, model, optimizer)
+        state = load_checkpoint(options.resume, model, optimizer, average.model)
         start_step, elapsed_before = int(state["step"]), float(state.get("elapsed", 0.0))
         log.info("resumed from %s at step %d", options.resume, start_step)
 
@@ -165,7 +168,8 @@ def train(options: TrainOptions) -> Path:
             checkpoint_path,
             model,
             optimizer,
-            {
+            average=average.model,
+            state={
                 "step": step,
                 "elapsed": elapsed_before + time.monotonic() - started,
                 "options": {k: str(v) for k, v in options.__dict__.items()},
@@ -198,13 +202,14 @@ def train(options: TrainOptions) -> Path:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 0.5)
         optimizer.step()
+        average.update(model, step)
         step += 1
         for k, v in terms.items():
             running[k] = 0.95 * running.get(k, v) + 0.05 * v
         bar.update(1)
         bar.set_postfix(loss=f"{running['total']:.4f}")
         if step % options.validate_every == 0 or step == options.steps:
-            psnr = validation_psnr(model, val_batches, device)
+            psnr = validation_psnr(average.model, val_batches, device)
             record = {
                 "step": step,
                 "val_psnr": psnr,
@@ -231,6 +236,7 @@ def train(options: TrainOptions) -> Path:
             "history": history[-5:],
         }
     )
-    save_weights(model, options.out, notes=notes)
+    # The average, not the last step's weights, is what validation scored and what ships.
+    save_weights(average.model, options.out, notes=notes)
     log.info("wrote %s after %d steps (%.1f min)", options.out, step, minutes)
     return options.out
