@@ -162,3 +162,33 @@ def test_sixteen_bit_input_gives_sixteen_bit_png(tmp_path: Path, weights_dir: Pa
     result = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
     assert result.dtype == np.uint16 and result.shape == (48, 64, 3)
     assert len(np.unique(result)) > 256  # not an 8-bit detour
+
+
+def test_evaluate_one_weights_file_against_the_cascade(tmp_path: Path, weights_dir: Path) -> None:
+    """A single x4 file under test has no x1 network; the cascade takes the shipped one."""
+    import json
+
+    for side in ("low", "high"):
+        (tmp_path / "pairs" / side).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    high = (rng.random((32, 32, 3)) * 200 + 40).astype(np.uint8)
+    Image.fromarray(high).save(tmp_path / "pairs" / "high" / "a.png")
+    Image.fromarray(high // 8).save(tmp_path / "pairs" / "low" / "a.png")
+    out = tmp_path / "eval.json"
+    code = main(
+        [
+            "evaluate",
+            "--scale", "4",
+            "--pairs", str(tmp_path / "pairs"),
+            "--weights", str(weights_dir / "ultrais_x4.safetensors"),
+            "--cascade", str(ROOT / "resources" / "baselines" / "cascade_sr_x4.safetensors"),
+            "--device", "cpu",
+            "--json", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    payload = json.loads(out.read_text())
+    assert Path(payload["cascade_x1_weights"]).parent == ROOT / "resources" / "weights"
+    (report,) = payload["sets"].values()
+    assert {"model", "cascade", "classical"} <= set(report["methods"])
+    assert report["mean"]["cascade"]["psnr"] is not None

@@ -34,14 +34,19 @@ def evaluate_command(args: argparse.Namespace) -> int:
         return engine.enhance(low, args.scale)
 
     methods = {"model": enhance}
+    cascade_enhancer = None
     if args.cascade is not None:
         from ultrais_core.training.cascade import cascade, load_cascade_sr
 
         sr = load_cascade_sr(args.cascade)
         if sr.scale != args.scale:
             raise UltraISError(f"{args.cascade} is a x{sr.scale} SR stage, not x{args.scale}")
-        engine.model_for(1)
-        methods["cascade"] = cascade(lambda low: engine.enhance(low, 1), sr)
+        # The cascade's enhancer is the shipped x1 network; a single weights file under test
+        # (one scale only) has none, so the shipped folder supplies it.
+        single_file = args.weights is not None and Path(args.weights).is_file()
+        cascade_enhancer = Engine(None, device=args.device) if single_file else engine
+        cascade_enhancer.model_for(1)
+        methods["cascade"] = cascade(lambda low: cascade_enhancer.enhance(low, 1), sr)
 
     if args.pairs is not None:
         sets = {str(args.pairs): pairs_in_folder(args.pairs)}
@@ -60,6 +65,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
         payload = {
             "scale": args.scale,
             "weights": str(engine.weights_path(args.scale)),
+            "cascade_x1_weights": (
+                None if cascade_enhancer is None else str(cascade_enhancer.weights_path(1))
+            ),
             "sets": {name: report.to_json() for name, report in reports.items()},
         }
         args.json.write_text(json.dumps(payload, indent=2))
