@@ -2,9 +2,10 @@
 # Reproduces the shipped small weights on a 2-core CPU (see resources/weights/README.md), in the
 # order they were made: x2 from scratch (stage 1), then side by side (one core each) the x2
 # fine-tune after the switch to overlapping attention windows (stage 2) and x4 from stage 1;
-# then x1 from stage 2 beside a last x2 fine-tune with more real pairs (stage 3, shipped).
+# then x1 from stage 2 beside a last x2 fine-tune with more real pairs (stage 3).
 # Logs and checkpoints go to runs/; copy runs/ultrais_x1.safetensors and, renamed,
-# runs/ultrais_x2_stage3.safetensors and runs/ultrais_x4_stage2.safetensors into resources/weights/.
+# runs/ultrais_x2_ctx.safetensors and runs/ultrais_x4_ctx_c.safetensors into resources/weights/
+# (the session-3 runs at the end; the earlier stages are their starting points).
 set -euo pipefail
 # One thread per run: oneDNN's OpenMP threads spin-wait, and on a busy 2-core machine two of
 # them ran 15x slower than one (measured).
@@ -38,3 +39,17 @@ for scale in 4 2; do
     $PY main.py train-cascade-sr --scale $scale --minutes 12 \
         --out resources/baselines/cascade_sr_x$scale.safetensors
 done
+# Session 3: training computes the photo context from the whole photo, as the engine does.
+# x4 (shipped) from the session-2 x4 weights. This run predates the weight average (commit
+# 11ac53d): with today's code the same command ships the averaged weights instead of the last.
+train --scale 4 --minutes 85 --batch 6 --lr 3e-4 --real-fraction 0.7 --seed 11 \
+    --init runs/ultrais_x4_stage2.safetensors --out runs/ultrais_x4_ctx_a.safetensors \
+    > runs/train_x4_ctx_a.log 2>&1
+train --scale 4 --minutes 35 --batch 6 --lr 1.5e-4 --real-fraction 0.7 --seed 21 \
+    --init runs/ultrais_x4_ctx_a.safetensors --out runs/ultrais_x4_ctx_c.safetensors \
+    > runs/train_x4_ctx_c.log 2>&1 &
+# x2 (shipped) from the session-2 x2 weights, with the weight average, beside x4 "c".
+train --scale 2 --minutes 45 --batch 8 --lr 3e-4 --real-fraction 0.6 --seed 13 \
+    --init runs/ultrais_x2_stage3.safetensors --out runs/ultrais_x2_ctx.safetensors \
+    > runs/train_x2_ctx.log 2>&1
+wait

@@ -207,7 +207,7 @@ def train(options: TrainOptions) -> Path:
         for k, v in terms.items():
             running[k] = 0.95 * running.get(k, v) + 0.05 * v
         bar.update(1)
-        bar.set_postfix(loss=f"{running['total']:.4f}")
+        bar.set_postfix(loss=f"{running['total']:.4f}", refresh=False)
         if step % options.validate_every == 0 or step == options.steps:
             psnr = validation_psnr(average.model, val_batches, device)
             record = {
