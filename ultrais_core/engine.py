@@ -15,7 +15,7 @@ import torch
 
 from ultrais_core.cpu_allocator import keep_freed_memory, release_freed_memory
 from ultrais_core.errors import Cancelled, OutOfMemoryError, UltraISError, WeightsError
-from ultrais_core.model.guidance import photo_context
+from ultrais_core.model.guidance import CONTEXT_SIDE, photo_context
 from ultrais_core.tiling import Tile, plan_tiles, tile_weights
 from ultrais_core.weights import ModelDescriptor, load_weights
 
@@ -25,7 +25,6 @@ RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 DEFAULT_WEIGHTS_DIR = RESOURCES / "weights"
 SCALES = (1, 2, 4)
 MIN_TILE = 64
-CONTEXT_SIDE = 256
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]

@@ -14,6 +14,9 @@ import torch
 import torch.nn.functional as F
 
 CONTEXT_FEATURES = 7
+# The context is computed on a copy of the photo at most this many pixels on its long side; the
+# engine and training both shrink their copy to it.
+CONTEXT_SIDE = 256
 _EPS = 1e-4
 
 
@@ -48,7 +51,7 @@ def illumination_guidance(x: torch.Tensor, kernel1d: torch.Tensor) -> torch.Tens
     return gaussian_blur(x.amax(dim=1, keepdim=True), kernel1d)
 
 
-def photo_context(x: torch.Tensor, *, max_side: int = 256) -> torch.Tensor:
+def photo_context(x: torch.Tensor, *, max_side: int = CONTEXT_SIDE) -> torch.Tensor:
     """Exposure statistics of each photo in the batch: N x CONTEXT_FEATURES.
 
     Computed on an area-downscaled copy (at most `max_side` pixels on the long side), so the cost

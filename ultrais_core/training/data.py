@@ -35,7 +35,7 @@ from torch.utils.data import Dataset
 
 from ultrais_core.dataset_files import decode_rgb8, read_rgb, read_rgb8, to_float
 from ultrais_core.errors import UltraISError
-from ultrais_core.model.guidance import photo_context
+from ultrais_core.model.guidance import CONTEXT_SIDE, photo_context
 from ultrais_core.training.degrade import (
     DegradeParams,
     DegradeSample,
@@ -53,11 +53,6 @@ PACK_FORMAT = "ultrais-pack-v1"
 PACK_MAX_BYTES = 50_000_000
 
 _STACK_RE = re.compile(r"^(s\d+)_")
-
-
-# The engine computes the photo context from a copy of the whole input at most this many pixels
-# on its long side (engine.CONTEXT_SIDE); training builds its copy at the same size.
-CONTEXT_SIDE = 256
 
 
 class TrainingSample(NamedTuple):
