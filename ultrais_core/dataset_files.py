@@ -23,7 +23,8 @@ def decode_rgb8(data: bytes | np.ndarray, name: str = "image") -> np.ndarray:
     uint8 keeps the in-memory training cache four times smaller than float32.
     """
     buf = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
-    img = cv2.imdecode(buf, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    # OpenCV asserts (cv2.error) on an empty buffer instead of returning None.
+    img = cv2.imdecode(buf, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH) if buf.size else None
     if img is None:
         raise UltraISError(f"could not decode {name}")
     if img.dtype == np.uint16:
