@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
+from ultrais_core.tone import exposure_curve
+
 # Rec. 709 luma weights applied to gamma-encoded values: not colourimetric, but cheap and the
 # same in preview and export, which is what matters for sliders.
 _LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
@@ -215,7 +217,9 @@ def apply_adjustments(
         out += np.float32(adj.detail) * (out - blurred)
 
     if adj.exposure:
-        out *= np.float32(2.0 ** (adj.exposure / _GAMMA))
+        # Not a plain gain: the curve lifts or lowers tones in stops but never pushes a pixel the
+        # network kept below 250/255 to the clipping level (issue 14). In place, numpy only.
+        exposure_curve(out, adj.exposure, out=out)
 
     if adj.shadows or adj.highlights:
         out *= tone_ratio(luminance(out), adj.shadows, adj.highlights)[..., None]
