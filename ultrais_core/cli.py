@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ultrais_core import __version__
-from ultrais_core.batch.cli import add_batch_parser
+from ultrais_core.batch.cli import add_batch_parser, exposure_arg
 from ultrais_core.errors import UltraISError
 
 DATA_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -48,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="format of outputs written into a folder",
     )
     enhance.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    enhance.add_argument(
+        "--exposure",
+        type=exposure_arg,
+        default=0.0,
+        metavar="EV",
+        help="brighter (+) or darker (-) by EV stops, never clipping highlights (default 0)",
+    )
     enhance.set_defaults(handler=run_enhance)
 
     info = commands.add_parser("info", help="versions, devices and weights found")
@@ -144,6 +151,7 @@ def run_enhance(args: argparse.Namespace) -> int:
     from ultrais_core.console import progress_bar
     from ultrais_core.engine import Engine
     from ultrais_core.imageio import read_image, write_image
+    from ultrais_core.tone import apply_exposure
 
     several = len(args.inputs) > 1
     if several:
@@ -167,12 +175,15 @@ def run_enhance(args: argparse.Namespace) -> int:
                     bar.update(done - bar.n)  # update(), unlike refresh(), honours mininterval
 
                 bit_depth = 16 if loaded.bit_depth == 16 and keeps_16_bit(target) else 8
+                out_dtype = np.uint16 if bit_depth == 16 else np.uint8
                 result = engine.enhance(
                     loaded.pixels,
                     args.scale,
                     progress=progress,
-                    out_dtype=np.uint16 if bit_depth == 16 else np.uint8,
+                    out_dtype=np.float32 if args.exposure else out_dtype,
                 )
+                if args.exposure:  # on the float result: the curve sees every level
+                    result = apply_exposure(result, args.exposure)
             write_image(
                 target, result, source=loaded, bit_depth=bit_depth, overwrite=args.overwrite
             )

@@ -19,6 +19,9 @@ photo: run the same command again to resume (done photos are skipped, failed one
 once with a smaller tile, changed photos or settings redone). Exit code 0 when every photo is
 done, 1 when some failed, 2 when the batch could not run, 130 when interrupted.
 
+--exposure EV: each result brighter (+) or darker (-) by EV stops with the app's Exposure
+curve, which never clips what the default rendering kept; another EV is changed settings.
+
 --workers auto: one worker process per CUDA GPU; on a CPU one process (torch already uses
 every core for one photo), more only with many cores (cores // 8, at most 4).
 --ray: run the photos on Ray actors (`pip install ray`), one per GPU, or per CPU without
@@ -46,6 +49,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError("expected a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def exposure_arg(text: str) -> float:
+    """--exposure EV: a finite number of stops within +-10 (the app's slider spans +-3)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number of stops, e.g. 0.5 or -1") from None
+    if not -10.0 <= value <= 10.0:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError("use a number of stops between -10 and 10")
     return value
 
 
@@ -83,6 +97,13 @@ def add_batch_parser(commands: argparse._SubParsersAction) -> None:
     batch.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto")
     batch.add_argument("--tile", type=positive_int, default=None, help="tile side in pixels")
     batch.add_argument(
+        "--exposure",
+        type=exposure_arg,
+        default=0.0,
+        metavar="EV",
+        help="brighter (+) or darker (-) by EV stops, never clipping highlights (default 0)",
+    )
+    batch.add_argument(
         "--overwrite",
         action="store_true",
         help="replace outputs that exist but were not written by this batch",
@@ -119,6 +140,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         quality=args.quality,
         overwrite=args.overwrite,
         retry_failed=args.retry_failed,
+        exposure=args.exposure,
     )
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread:  # stop on SIGTERM as on Ctrl-C: the manifest stays tidy

@@ -65,6 +65,7 @@ class BatchOptions:
     quality: int = 95
     overwrite: bool = False
     retry_failed: bool = False
+    exposure: float = 0.0  # stops, through ultrais_core.tone.exposure_curve
 
 
 @dataclass
@@ -262,6 +263,12 @@ class Progress:
 # --- the driver --------------------------------------------------------------------------------
 
 
+def with_exposure(settings: dict, exposure: float) -> dict:
+    """The settings with --exposure in them when it is not 0: another exposure redoes the
+    photos, while manifests written without the option (or by the GUI) keep matching."""
+    return {**settings, "exposure": exposure} if exposure else settings
+
+
 def engine_config(options: BatchOptions, threads: int | None = None) -> EngineConfig:
     return EngineConfig(
         scale=options.scale,
@@ -273,6 +280,7 @@ def engine_config(options: BatchOptions, threads: int | None = None) -> EngineCo
         tile=options.tile,
         quality=options.quality,
         threads=threads,
+        exposure=options.exposure,
     )
 
 
@@ -299,12 +307,15 @@ def run_batch(
     options.dst = Path(options.dst).resolve()
     summary = Summary()
     settings = planner.settings_json(
-        planner.batch_settings(
-            scale=options.scale,
-            fmt=options.fmt,
-            weights=options.weights,
-            precision=options.precision,
-            quality=options.quality,
+        with_exposure(
+            planner.batch_settings(
+                scale=options.scale,
+                fmt=options.fmt,
+                weights=options.weights,
+                precision=options.precision,
+                quality=options.quality,
+            ),
+            options.exposure,
         )
     )
     photos = planner.plan(

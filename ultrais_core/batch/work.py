@@ -38,6 +38,7 @@ class EngineConfig:
 
     threads: torch CPU threads per worker; None takes OMP_NUM_THREADS when it is set (Ray sets
         it to the actor's CPUs), else the engine's default (every core).
+    exposure: stops applied to each result by ultrais_core.tone's no-clip curve (0: none).
     """
 
     scale: int
@@ -48,6 +49,7 @@ class EngineConfig:
     tile: int | None = None
     quality: int = 95
     threads: int | None = None
+    exposure: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class PhotoProcessor:
 
     def process(self, task: Task) -> Result:
         from ultrais_core.imageio import read_image, write_image
+        from ultrais_core.tone import apply_exposure
 
         times = [0.0, 0.0, 0.0]
         tile = None
@@ -139,6 +142,8 @@ class PhotoProcessor:
                     tile = self.engine.last_run.tile  # smaller if it backed off on memory
             times[1] = time.perf_counter() - start
             start = time.perf_counter()
+            if self.config.exposure:  # outside the lock: the next photo is inferred meanwhile
+                pixels = apply_exposure(pixels, self.config.exposure)
             target = Path(task.target)
             target.parent.mkdir(parents=True, exist_ok=True)
             deep = loaded.bit_depth == 16 and self.config.fmt in DEEP_FORMATS
