@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.adjustments import Adjustments
-from app.batch_plan import BATCH_FORMATS, BatchSetupError, BatchSpec, make_spec
+from app.batch_plan import BATCH_FORMATS, BatchSetupError, BatchSpec, make_spec, plan_photos
 from app.icons import icon
-from ultrais_core.batch.planner import output_name
+from ultrais_core.batch.planner import PlanError
 
 SCALES = (1, 2, 4)
 
@@ -146,10 +146,13 @@ class BatchExportDialog(QDialog):
             return
         ok.setEnabled(True)
         first = self._sources[0].resolve()
-        sub = first.parent.relative_to(spec.src)
-        name = output_name(first.stem, spec.scale, spec.fmt)
+        try:
+            planned = plan_photos(spec, [first]).photos.get(first)
+        except PlanError:  # its folder vanished; the batch itself will say so
+            planned = None
+        where = spec.dst / (planned.output_rel if planned else first.parent.relative_to(spec.src))
         self.preview_label.setText(
-            f"→ {spec.dst / sub / name}\nSub-folders under {spec.src} are kept; photos done "
+            f"→ {where}\nSub-folders under {spec.src} are kept; photos done "
             "before with the same settings are skipped."
         )
         if self._adjustments.is_identity():

@@ -1,8 +1,9 @@
 """Export all as a resumable batch: the GUI's photos mapped onto `ultrais_core.batch`; no Qt.
 
 The batch command keys its manifest (DST/.ultrais-batch.sqlite) by each photo's path relative
-to SRC and names each result `<sub-folder>/<stem>_ultrais_x<scale>.<fmt>` under DST. The GUI's
-list of photos maps onto that like this:
+to SRC and names each result `<sub-folder>/<stem>_ultrais_x<scale>.<fmt>` under DST (with the
+source extension in the stem when photos of one folder share a stem: `ultrais_core.naming`).
+The GUI's list of photos maps onto that like this:
 
 * SRC is the deepest folder that holds all of them; photos in its sub-folders make the batch a
   `--recursive` one. The command run on SRC then plans the same keys (and the rest of SRC too,
@@ -201,12 +202,7 @@ def plan_photos(spec: BatchSpec, paths: list[Path]) -> Planned:
 def _under(photo: planner.PlannedPhoto, sub: str) -> planner.PlannedPhoto:
     if sub in ("", "."):
         return photo
-    return replace(
-        photo,
-        rel=f"{sub}/{photo.rel}",
-        output_rel=None if photo.output_rel is None else f"{sub}/{photo.output_rel}",
-        collision=None if photo.collision is None else f"{sub}/{photo.collision}",
-    )
+    return replace(photo, rel=f"{sub}/{photo.rel}", output_rel=f"{sub}/{photo.output_rel}")
 
 
 # --- the manifest (each call on the batch's own worker thread) ------------------------------
@@ -255,11 +251,7 @@ def reconcile_photos(
     photos = list(planned.photos.values())
     by_rel = {photo.rel: path for path, photo in planned.photos.items()}
     result.rels = {path: photo.rel for path, photo in planned.photos.items()}
-    result.targets = {
-        path: spec.dst / photo.output_rel
-        for path, photo in planned.photos.items()
-        if photo.output_rel is not None
-    }
+    result.targets = {path: spec.dst / photo.output_rel for path, photo in planned.photos.items()}
     summary = Summary()
     options = spec.options(overwrite=overwrite, retry_failed=retry_failed)
     with Manifest.open(spec.dst) as manifest:
@@ -269,7 +261,7 @@ def reconcile_photos(
     for rel, reason in summary.failed:
         path = by_rel[rel]
         output = planned.photos[path].output_rel
-        if output is not None and os.path.lexists(spec.dst / output):
+        if os.path.lexists(spec.dst / output):
             result.conflicts.add(path)
             reason = f"{output} already exists in {spec.dst} and was not written by this batch"
         result.failed[path] = reason

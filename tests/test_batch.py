@@ -425,6 +425,83 @@ def test_plan_keeps_sub_folders_and_names_like_the_gui_export(tmp_path: Path) ->
         planner.plan(src, src, scale=2, fmt="png", recursive=True)
 
 
+def write_triplet(folder: Path, stem: str = "IMG_0001") -> list[str]:
+    """One photo saved as JPEG, PNG and TIFF under one stem (a camera's RAW+JPEG habit)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+    pixels = (rng.random((16, 24, 3)) * 40).astype(np.uint8)
+    names = [f"{stem}.jpg", f"{stem}.png", f"{stem}.tif"]
+    for name in names:
+        Image.fromarray(pixels).save(folder / name)
+    return names
+
+
+def test_same_stem_photos_get_distinct_outputs_and_a_rerun_redoes_none(
+    tmp_path: Path, weights_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI, one worker process: IMG_0001.jpg/.png/.tif give three results, named after
+    their sources' extensions, which the manifest records; the rerun finds them all."""
+    from ultrais_core.cli import main
+
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    write_triplet(src)
+    write_triplet(src / "sub")
+    Image.fromarray(np.zeros((16, 24, 3), np.uint8)).save(src / "sub" / "solo.png")
+    args = ["batch", str(src), "-o", str(dst), "--scale", "2", "--recursive"]
+    args += ["--weights", str(weights_dir), "--workers", "1"]
+    assert main(args) == 0
+    expected = {
+        "IMG_0001.jpg": "IMG_0001_jpg_ultrais_x2.png",
+        "IMG_0001.png": "IMG_0001_png_ultrais_x2.png",
+        "IMG_0001.tif": "IMG_0001_tif_ultrais_x2.png",
+        "sub/IMG_0001.jpg": "sub/IMG_0001_jpg_ultrais_x2.png",
+        "sub/IMG_0001.png": "sub/IMG_0001_png_ultrais_x2.png",
+        "sub/IMG_0001.tif": "sub/IMG_0001_tif_ultrais_x2.png",
+        "sub/solo.png": "sub/solo_ultrais_x2.png",  # a stem of its own keeps the plain name
+    }
+    assert outputs(dst) == set(expected.values())
+    first = rows(dst)
+    assert {rel: row["output"] for rel, row in first.items()} == expected
+    assert {row["state"] for row in first.values()} == {DONE}
+    written = {name: (dst / name).stat().st_mtime_ns for name in expected.values()}
+    capsys.readouterr()
+
+    assert main(args) == 0
+    again = rows(dst)
+    assert {rel: row["attempts"] for rel, row in again.items()} == dict.fromkeys(expected, 1)
+    assert {name: (dst / name).stat().st_mtime_ns for name in expected.values()} == written
+
+
+def test_case_only_twins_both_run_and_an_old_collision_row_is_picked_up(
+    tmp_path: Path, weights_dir: Path
+) -> None:
+    """IMG_0001.JPG and img_0001.jpg (one file on macOS, two on Linux) get distinct names even
+    ignoring case; a row an older planner failed as a name collision (output NULL) is run."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    for name in ("IMG_0001.JPG", "img_0001.jpg"):
+        Image.fromarray(np.full((16, 24, 3), 20, np.uint8)).save(src / name)
+    with Manifest.open(dst) as manifest:  # what the old planner recorded for the second one
+        manifest.plan_photo(
+            "img_0001.jpg",
+            source=str(src / "img_0001.jpg"),
+            size=1,
+            mtime_ns=1,
+            settings="{}",
+            output=None,
+            fresh=True,
+        )
+        manifest.fail_now("img_0001.jpg", "its output name collides with that of IMG_0001.JPG")
+    summary = inline(src, dst, weights_dir, recursive=False)
+    assert (summary.done, summary.failed, summary.exit_code) == (2, [], 0)
+    assert {rel: row["output"] for rel, row in rows(dst).items()} == {
+        "IMG_0001.JPG": "IMG_0001_jpg_ultrais_x2.png",
+        "img_0001.jpg": "img_0001_jpg-2_ultrais_x2.png",
+    }
+    rerun = inline(src, dst, weights_dir)
+    assert (rerun.done, rerun.skipped) == (0, 2)
+
+
 def test_default_weights_folder_matches_the_engine() -> None:
     from ultrais_core.engine import DEFAULT_WEIGHTS_DIR
 

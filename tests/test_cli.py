@@ -87,6 +87,62 @@ def test_existing_output_is_not_overwritten_without_asking(
     assert out.read_bytes() == b"keep me"
 
 
+def test_same_stem_inputs_get_distinct_outputs_and_messages_name_cli_flags(
+    tmp_path: Path, weights_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`enhance a/IMG_0001.jpg a/IMG_0001.png a/IMG_0001.tif -o out/`: three results named
+    after their sources' extensions; rerun, each existing one is refused in the CLI's words."""
+    folder = tmp_path / "a"
+    folder.mkdir()
+    pixels = (np.random.default_rng(3).random((16, 24, 3)) * 40).astype(np.uint8)
+    sources = []
+    for name in ("IMG_0001.tif", "IMG_0001.jpg", "IMG_0001.png"):
+        Image.fromarray(pixels).save(folder / name)
+        sources.append(str(folder / name))
+    out = tmp_path / "out"
+    args = ["enhance", *sources, "-o", str(out), "--scale", "1", "--weights", str(weights_dir)]
+    assert main(args) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "IMG_0001_jpg_ultrais_x1.png",
+        "IMG_0001_png_ultrais_x1.png",
+        "IMG_0001_tif_ultrais_x1.png",
+    ]
+    capsys.readouterr()
+
+    assert main(args) == 1
+    failed = [line for line in capsys.readouterr().err.splitlines() if line.startswith("failed:")]
+    assert len(failed) == 3
+    assert all("already exists; pass --overwrite to replace it" in line for line in failed)
+    assert not any("overwrite=True" in line for line in failed)
+    assert main([*args, "--overwrite"]) == 0
+
+
+def test_an_output_that_appears_while_running_is_refused_in_the_clis_words(
+    tmp_path: Path, weights_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    """The early check passed, then the file appeared: the writer's OutputExistsError is
+    reported with --overwrite, not with the Python API's overwrite=True."""
+    from ultrais_core.engine import Engine
+
+    source = write_dark_jpeg(tmp_path / "photo.jpg", 16, 16)
+    out = tmp_path / "out.png"
+    enhance = Engine.enhance
+
+    def enhance_then_someone_writes(self, *args, **kwargs):
+        result = enhance(self, *args, **kwargs)
+        out.write_bytes(b"written meanwhile")
+        return result
+
+    monkeypatch.setattr(Engine, "enhance", enhance_then_someone_writes)
+    code = main(
+        ["enhance", str(source), "-o", str(out), "--scale", "1", "--weights", str(weights_dir)]
+    )
+    assert code == 1 and out.read_bytes() == b"written meanwhile"
+    err = capsys.readouterr().err
+    assert f"failed: {source}: {out} already exists; pass --overwrite to replace it" in err
+    assert "overwrite=True" not in err
+
+
 def test_missing_default_weights_are_reported_clearly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageOps, TiffImagePlugin
 
-from ultrais_core.errors import ImageReadError, ImageWriteError, UltraISError
+from ultrais_core.errors import ImageReadError, ImageWriteError, OutputExistsError, UltraISError
 from ultrais_core.imageio import (
     SUPPORTED_READ_SUFFIXES,
     SUPPORTED_WRITE_SUFFIXES,
@@ -1010,8 +1010,9 @@ def test_refuses_to_write_onto_the_source(tmp_path: Path) -> None:
 def test_existing_files_need_overwrite(tmp_path: Path) -> None:
     target = tmp_path / "out.png"
     target.write_bytes(b"previous export")
-    with pytest.raises(ImageWriteError, match="already exists"):
+    with pytest.raises(OutputExistsError, match="already exists") as raised:
         write_image(target, gradient())
+    assert isinstance(raised.value, ImageWriteError) and raised.value.path == target
     assert target.read_bytes() == b"previous export"
     target.chmod(0o640)
     assert write_image(target, gradient(), overwrite=True) == target

@@ -131,13 +131,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def output_path_for(source: Path, output: Path, *, several: bool, scale: int, fmt: str) -> Path:
-    """Where an input's result goes: OUT itself for one input (unless it is a folder)."""
-    if several or output.is_dir():
-        from ultrais_core.batch.planner import output_name
+def output_paths(inputs: Sequence[Path], output: Path, *, scale: int, fmt: str) -> dict[Path, Path]:
+    """Where each input's result goes: OUT itself for one input (unless OUT is a folder), else
+    OUT/<name> with names unique among the inputs (`ultrais_core.naming`)."""
+    if len(inputs) == 1 and not output.is_dir():
+        return {inputs[0]: output}
+    from ultrais_core.naming import output_names
 
-        return output / output_name(source.stem, scale, fmt)
-    return output
+    return {source: output / name for source, name in output_names(inputs, scale, fmt).items()}
+
+
+def exists_message(target: Path) -> str:
+    """An existing output, in the CLI's words (the Python API says overwrite=True)."""
+    return f"{target} already exists; pass --overwrite to replace it"
 
 
 def keeps_16_bit(target: Path) -> bool:
@@ -150,6 +156,7 @@ def run_enhance(args: argparse.Namespace) -> int:
 
     from ultrais_core.console import progress_bar
     from ultrais_core.engine import Engine
+    from ultrais_core.errors import OutputExistsError
     from ultrais_core.imageio import read_image, write_image
     from ultrais_core.tone import apply_exposure
 
@@ -162,11 +169,12 @@ def run_enhance(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     failures = 0
+    targets = output_paths(args.inputs, args.output, scale=args.scale, fmt=args.format)
     for source in args.inputs:
-        target = output_path_for(
-            source, args.output, several=several, scale=args.scale, fmt=args.format
-        )
+        target = targets[source]
         try:
+            if not args.overwrite and (target.is_file() or target.is_symlink()):  # before work
+                raise OutputExistsError(exists_message(target), target)
             loaded = read_image(source)
             with progress_bar(desc=source.name, unit="tile", leave=False) as bar:
 
@@ -188,6 +196,9 @@ def run_enhance(args: argparse.Namespace) -> int:
                 target, result, source=loaded, bit_depth=bit_depth, overwrite=args.overwrite
             )
             print(f"{source} -> {target} ({result.shape[1]}x{result.shape[0]})", file=sys.stderr)
+        except OutputExistsError as error:
+            failures += 1
+            print(f"failed: {source}: {exists_message(error.path)}", file=sys.stderr)
         except UltraISError as error:
             failures += 1
             print(f"failed: {source}: {error}", file=sys.stderr)

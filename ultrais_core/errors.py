@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class UltraISError(Exception):
     """Base class: the message is one line a user can read."""
@@ -13,6 +15,17 @@ class ImageReadError(UltraISError):
 
 class ImageWriteError(UltraISError):
     """An output could not be written; no partial file is left behind."""
+
+
+class OutputExistsError(ImageWriteError):
+    """The output file exists and replacing it was not asked for; `path` names it.
+
+    Its message is the Python API's (`overwrite=True`); the CLI and the GUI say it in their
+    own words (`--overwrite`, a Replace button)."""
+
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class WeightsError(UltraISError):

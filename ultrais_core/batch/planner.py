@@ -1,7 +1,8 @@
 """What a batch has to do: the photos under SRC, where each result goes, and the settings.
 
-No torch here: the driver plans before any worker starts. Output naming follows the GUI's export
-default, `{stem}_ultrais_x{scale}.{ext}`, in the photo's relative sub-folder under DST.
+No torch here: the driver plans before any worker starts. Outputs are named by the one rule of
+`ultrais_core.naming` (`{stem}_ultrais_x{scale}.{ext}`, with the source extension in the name
+when photos of one sub-folder share a stem), in the photo's relative sub-folder under DST.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import ultrais_core
+from ultrais_core.naming import output_rels
 
 # Keep in step with ultrais_core.engine.DEFAULT_WEIGHTS_DIR (which imports torch); a test checks.
 DEFAULT_WEIGHTS_DIR = Path(ultrais_core.__file__).resolve().parent.parent / "resources" / "weights"
@@ -33,21 +34,14 @@ class PlannedPhoto:
     """One photo of the batch.
 
     rel: the source's path relative to SRC, with "/" separators (the manifest's key).
-    output_rel: the result's path relative to DST, or None when its name collides with
-        another photo's output (then `collision` says with which).
+    output_rel: the result's path relative to DST, unique in the batch (`naming.output_rels`).
     """
 
     rel: str
     source: Path
-    output_rel: str | None
+    output_rel: str
     size: int
     mtime_ns: int
-    collision: str | None = None
-
-
-def output_name(stem: str, scale: int, fmt: str) -> str:
-    """The GUI's default export name: `{stem}_ultrais_x{scale}.{fmt}`."""
-    return f"{stem}_ultrais_x{scale}.{fmt}"
 
 
 def readable_suffixes() -> frozenset[str]:
@@ -90,10 +84,10 @@ def scan(src: Path, dst: Path, *, recursive: bool) -> Iterator[Path]:
 def plan(src: Path, dst: Path, *, scale: int, fmt: str, recursive: bool) -> list[PlannedPhoto]:
     """Every photo to process, sorted by relative path, with its output path under DST.
 
-    Two sources whose outputs would share a name (photo.jpg and photo.png) both get their
-    source extension in the name (photo_jpg_ultrais_x2.png, photo_png_ultrais_x2.png); if that
-    still collides (names differing in case only), the later ones get no output and a
-    `collision` reason.
+    Output names follow `naming.output_rels` over every photo found: photo.jpg and photo.png
+    in one sub-folder become photo_jpg_ultrais_x2.png and photo_png_ultrais_x2.png, and no two
+    outputs share a name, even ignoring case. The names depend only on the photos found, so a
+    rerun plans the very names its manifest recorded.
     """
     if fmt not in OUTPUT_FORMATS:
         raise PlanError(f"unknown output format {fmt!r}: use one of {', '.join(OUTPUT_FORMATS)}")
@@ -110,47 +104,17 @@ def plan(src: Path, dst: Path, *, scale: int, fmt: str, recursive: bool) -> list
             continue  # vanished between the walk and now
         found.append((path.relative_to(src).as_posix(), path, stat))
     found.sort(key=lambda item: item[0])
-
-    def plain(rel: str) -> str:
-        parent, name = os.path.split(rel)
-        return _join(parent, output_name(Path(name).stem, scale, fmt))
-
-    groups: dict[str, list[str]] = defaultdict(list)
-    for rel, _, _ in found:
-        groups[plain(rel).casefold()].append(rel)
-    names: dict[str, str] = {}
-    for members in groups.values():
-        for rel in members:
-            if len(members) == 1:
-                names[rel] = plain(rel)
-            else:
-                parent, name = os.path.split(rel)
-                stem = f"{Path(name).stem}_{Path(name).suffix[1:].lower()}"
-                names[rel] = _join(parent, output_name(stem, scale, fmt))
-    taken: dict[str, str] = {}
-    photos = []
-    for rel, path, stat in found:
-        output: str | None = names[rel]
-        collision = taken.get(output.casefold())
-        if collision is None:
-            taken[output.casefold()] = rel
-        else:
-            output = None
-        photos.append(
-            PlannedPhoto(
-                rel=rel,
-                source=path,
-                output_rel=output,
-                size=stat.st_size,
-                mtime_ns=stat.st_mtime_ns,
-                collision=collision,
-            )
+    names = output_rels([rel for rel, _, _ in found], scale, fmt)
+    return [
+        PlannedPhoto(
+            rel=rel,
+            source=path,
+            output_rel=names[rel],
+            size=stat.st_size,
+            mtime_ns=stat.st_mtime_ns,
         )
-    return photos
-
-
-def _join(parent: str, name: str) -> str:
-    return f"{parent}/{name}" if parent else name
+        for rel, path, stat in found
+    ]
 
 
 def hash_file(path: Path) -> str:

@@ -165,11 +165,6 @@ def reconcile(
                 fresh=fresh,
                 tile=None if fresh else row.tile,
             )
-            if photo.output_rel is None:
-                reason = f"its output name collides with that of {photo.collision}; rename one"
-                manifest.fail_now(photo.rel, reason, count=False)
-                summary.failed.append((photo.rel, reason))
-                continue
             target = dst / photo.output_rel
             owns = row is not None and row.owns_output and row.output == photo.output_rel
             overwrite = options.overwrite or owns

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ultrais_core.batch.planner import DEEP_FORMATS, hash_file
-from ultrais_core.errors import UltraISError
+from ultrais_core.errors import OutputExistsError, UltraISError
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,12 @@ class Result:
 
 def describe(error: BaseException) -> str:
     """One line for a failure: UltraIS errors say it themselves; others get their type."""
-    if isinstance(error, UltraISError):
+    if isinstance(error, OutputExistsError):  # in the batch command's words, not the API's
+        text = (
+            f"{error.path.name} appeared in the output folder while the batch ran and was left "
+            "alone; move it away or rerun with --overwrite"
+        )
+    elif isinstance(error, UltraISError):
         text = str(error)
     elif isinstance(error, MemoryError):
         text = "out of memory"

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image
 
-from ..errors import ImageWriteError
+from ..errors import ImageWriteError, OutputExistsError
 from . import _backends, _icc, _meta
 from ._containers import OutputMeta, write_png, write_tiff
 from ._read import describe, to_float
@@ -114,6 +114,10 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+class _Exists(Problem):
+    """The destination exists; the public API raises OutputExistsError for it."""
+
+
 def _check_destination(dest: Path, source: LoadedImage | None, overwrite: bool) -> None:
     """Refuse the source photo, folders, missing folders and (unless asked) existing files."""
     if not dest.parent.is_dir():
@@ -123,7 +127,7 @@ def _check_destination(dest: Path, source: LoadedImage | None, overwrite: bool) 
     if source is not None and _same_file(dest, source.source_path):
         raise Problem("it is the source photo; UltraIS never writes over an original")
     if os.path.lexists(dest) and not overwrite:
-        raise Problem("a file with that name already exists (pass overwrite=True to replace it)")
+        raise _Exists("a file with that name already exists (pass overwrite=True to replace it)")
 
 
 # --------------------------------------------------------------------------- colour & metadata
@@ -317,10 +321,10 @@ def _publish(temp: Path, dest: Path, overwrite: bool) -> None:
     try:
         os.link(temp, dest)
     except FileExistsError as exc:
-        raise Problem("a file with that name appeared while writing; it was left alone") from exc
+        raise _Exists("a file with that name appeared while writing; it was left alone") from exc
     except (OSError, NotImplementedError):
         if os.path.lexists(dest):
-            raise Problem(
+            raise _Exists(
                 "a file with that name appeared while writing; it was left alone"
             ) from None
         os.replace(temp, dest)
@@ -402,6 +406,8 @@ def public_write(
     shown = "'" + " ".join(str(dest).splitlines()) + "'"
     try:
         return write(dest, pixels, source, bit_depth, quality, overwrite)
+    except _Exists as exc:
+        raise OutputExistsError(f"Cannot write {shown}: {exc}", dest) from exc
     except Problem as exc:
         raise ImageWriteError(f"Cannot write {shown}: {exc}") from exc
     except MemoryError as exc:
