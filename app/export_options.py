@@ -1,10 +1,18 @@
-"""What an export writes and where: formats, the name pattern, target paths; no Qt."""
+"""What an export writes and where: formats, the name pattern, target paths; no Qt.
+
+`{name}` in the pattern is the photo's stem, with its extension added when another photo in
+its folder shares the stem (IMG_0001_cr2 beside IMG_0001_jpg): the naming rule of
+`ultrais_core.naming`, so Export names a photo as Export all and the batch command do.
+"""
 
 from __future__ import annotations
 
 import string
 from dataclasses import dataclass
 from pathlib import Path
+
+from ultrais_core.batch.planner import scan
+from ultrais_core.naming import unique_stems
 
 DEFAULT_PATTERN = "{name}_ultrais_x{scale}"
 PATTERN_FIELDS = ("name", "scale", "format")
@@ -72,10 +80,18 @@ def output_path(source: Path, options: ExportOptions) -> Path:
     """Where the export of `source` goes under `options` (the pattern must be valid)."""
     fmt = options.export_format
     check_pattern(options.pattern)
-    stem = options.pattern.format(name=source.stem, scale=options.scale, format=fmt.key)
-    stem = _safe_stem(stem) or f"{source.stem}_ultrais"
+    name = export_stem(source)
+    stem = options.pattern.format(name=name, scale=options.scale, format=fmt.key)
+    stem = _safe_stem(stem) or f"{name}_ultrais"
     folder = Path(options.folder).expanduser() if options.folder else source.parent
     return folder / f"{stem}{fmt.suffix}"
+
+
+def export_stem(source: Path) -> str:
+    """The `{name}` of `source`: its stem, made unique among the photos of its folder."""
+    folder = source.parent
+    beside = {path.name for path in scan(folder, folder, recursive=False)}
+    return unique_stems(beside | {source.name})[source.name]
 
 
 def is_original(target: Path, source: Path) -> bool:
