@@ -75,7 +75,10 @@ class ExportDialog(QDialog):
         form.addRow("", folder_row)
 
         self.pattern_edit = QLineEdit(options.pattern, self)
-        self.pattern_edit.setToolTip("Fields: {name} (original name), {scale}, {format}")
+        self.pattern_edit.setToolTip(
+            "Fields: {name} (original name, with its extension when another photo in its "
+            "folder shares it: IMG_0001_cr2), {scale}, {format}"
+        )
         form.addRow("Name", self.pattern_edit)
 
         self.preview_label = QLabel(self)

@@ -14,10 +14,12 @@ from types import FrameType
 
 EPILOG = """\
 Results go to DST/<same sub-folder>/<name>_ultrais_x<scale>.<format>, with the source's
-metadata; 16-bit sources stay 16-bit in png and tif. DST/.ultrais-batch.sqlite records every
-photo: run the same command again to resume (done photos are skipped, failed ones retried
-once with a smaller tile, changed photos or settings redone). Exit code 0 when every photo is
-done, 1 when some failed, 2 when the batch could not run, 130 when interrupted.
+metadata; 16-bit sources stay 16-bit in png and tif. Photos of one sub-folder that share a
+name (IMG_0001.CR2, IMG_0001.JPG) carry their extension: IMG_0001_cr2_ultrais_x2.png.
+DST/.ultrais-batch.sqlite records every photo: run the same command again to resume (done
+photos are skipped, failed ones retried once with a smaller tile, changed photos or settings
+redone). Exit code 0 when every photo is done, 1 when some failed, 2 when the batch could
+not run, 130 when interrupted.
 
 --exposure EV: each result brighter (+) or darker (-) by EV stops with the app's Exposure
 curve, which never clips what the default rendering kept; another EV is changed settings.

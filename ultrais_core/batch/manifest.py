@@ -238,7 +238,7 @@ class Manifest:
         )
 
     def fail_now(self, rel: str, reason: str, *, count: bool = True) -> None:
-        """Mark failed without running (for example an output name collision)."""
+        """Mark failed without running (for example an output file the batch did not write)."""
         self._db.execute(
             "UPDATE photos SET state = 'failed', reason = ?, failures = failures + ?, "
             "updated_at = ? WHERE rel = ?",
