@@ -25,7 +25,6 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
-    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -38,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import paths, theme
+from app import paths
 from app import settings as settings_io
 from app.about_dialog import AboutDialog
 from app.adjustments import Adjustments
@@ -854,19 +853,10 @@ class MainWindow(QMainWindow):
 
 
 def run_app(argv: list[str]) -> int:
-    """Entry point for `python main.py [photos...]`; returns the exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    app = QApplication.instance() or QApplication(argv)
-    app.setApplicationName("UltraIS")
-    app.setOrganizationName("UltraIS")
-    app.setWindowIcon(app_icon())
-    theme.apply(app)
-    files = [Path(a) for a in app.arguments()[1:] if not a.startswith("-")]
-    window = MainWindow(open_sample=not files)
-    window.show()
-    if files:
-        window.open_paths(files)
-    return int(app.exec())
+    """Entry point for `python main.py [photos...]`; returns the exit code (app/launch.py)."""
+    from app.launch import run_gui
+
+    return run_gui(argv)
 
 
 if __name__ == "__main__":

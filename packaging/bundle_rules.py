@@ -71,7 +71,7 @@ EXCLUDED_MODULES = (
     "yaml",
     "psutil",
     # Qt modules qtpy imports when present (inside try/except); the app uses none of them.
-    "PySide6.QtNetwork",
+    # (QtNetwork stays: app/single_instance.py hands a second launch's photos over with it.)
     "PySide6.QtOpenGL",
     "PySide6.QtOpenGLWidgets",
 )
@@ -135,6 +135,73 @@ EXCLUDED_FILES = (
     # Test data shipped inside packages.
     "*/tests/*",
     "qtawesome/icon_browser*",
+)
+
+# "Open with UltraIS": the extensions the app reads (ultrais_core.imageio: SUPPORTED_READ_SUFFIXES
+# with pillow-heif and rawpy installed, as in the bundle) and their MIME types, for the Linux
+# .desktop file's MimeType and the Windows installer's OpenWithProgids (tests check both).
+OPEN_WITH_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".jpe": "image/jpeg",
+    ".jfif": "image/jpeg",
+    ".png": "image/png",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".webp": "image/webp",
+    ".bmp": "image/bmp",
+    ".heic": "image/heic",
+    ".heif": "image/heif",
+    ".hif": "image/heif",
+    ".dng": "image/x-adobe-dng",
+    ".cr2": "image/x-canon-cr2",
+    ".cr3": "image/x-canon-cr3",
+    ".nef": "image/x-nikon-nef",
+    ".nrw": "image/x-nikon-nrw",
+    ".arw": "image/x-sony-arw",
+    ".raf": "image/x-fuji-raf",
+    ".orf": "image/x-olympus-orf",
+    ".rw2": "image/x-panasonic-rw2",
+    ".pef": "image/x-pentax-pef",
+    ".srw": "image/x-samsung-srw",
+}
+# The same for macOS (CFBundleDocumentTypes): Uniform Type Identifiers; every camera RAW type
+# conforms to public.camera-raw-image.
+MACOS_DOCUMENT_TYPES = (
+    "public.jpeg",
+    "public.png",
+    "public.tiff",
+    "org.webmproject.webp",
+    "com.microsoft.bmp",
+    "public.heic",
+    "public.heif",
+    "public.camera-raw-image",
+)
+
+
+def macos_document_types() -> list[dict[str, object]]:
+    """CFBundleDocumentTypes for the .app's Info.plist: UltraIS can open these (Finder's Open
+    With, a drop on the Dock icon), without claiming to be their default application."""
+    return [
+        {
+            "CFBundleTypeName": "Photo",
+            "CFBundleTypeRole": "Viewer",
+            "LSHandlerRank": "Alternate",
+            "LSItemContentTypes": list(MACOS_DOCUMENT_TYPES),
+        }
+    ]
+
+
+# Shared libraries that the Qt xcb platform plugin (the X11 window) needs and that a minimal
+# Linux system lacks. PyInstaller copies a plugin's dependencies from the build machine; these
+# are named so that build.py can say which ones the bundle could not carry.
+XCB_LIBRARIES = (
+    "libxcb-cursor.so.0",
+    "libxcb-icccm.so.4",
+    "libxcb-keysyms.so.1",
+    "libxcb-image.so.0",
+    "libxcb-render-util.so.0",
+    "libxkbcommon-x11.so.0",
 )
 
 # Wheels with native code whose macOS tags set the app's minimum macOS version.

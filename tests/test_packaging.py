@@ -239,7 +239,8 @@ def test_desktop_file_is_valid():
     entry = parser["Desktop Entry"]
     assert entry["Type"] == "Application"
     assert entry["Name"] == "UltraIS"
-    assert entry["Exec"] == "UltraIS"  # install.sh makes it absolute
+    assert entry["Exec"] == "UltraIS %F"  # install.sh makes the program's path absolute
+    assert entry["TryExec"] == "UltraIS"
     assert entry["Icon"] == "ultrais"
     assert entry["Terminal"] == "false"
     assert entry["Categories"].endswith(";")
@@ -248,6 +249,59 @@ def test_desktop_file_is_valid():
     if validator is not None:
         result = subprocess.run([validator, str(DESKTOP)], capture_output=True, text=True)
         assert result.returncode == 0 and not result.stdout.strip(), result.stdout
+
+
+def test_desktop_file_offers_every_format_the_app_reads(rules):
+    """Open with UltraIS in a file manager: the files (%F, several at once) of each MIME type
+    the app reads; bundle_rules.OPEN_WITH_TYPES is the one list, checked against imageio."""
+    from ultrais_core.imageio import RAW_SUFFIXES, SUPPORTED_READ_SUFFIXES
+
+    assert SUPPORTED_READ_SUFFIXES | RAW_SUFFIXES | {".heic", ".heif"} <= set(rules.OPEN_WITH_TYPES)
+    parser = configparser.ConfigParser(interpolation=None, strict=True)
+    parser.optionxform = str
+    parser.read_string(DESKTOP.read_text())
+    entry = parser["Desktop Entry"]
+    assert entry["Exec"].split()[-1] == "%F"
+    assert entry["MimeType"].endswith(";")
+    mime_types = entry["MimeType"].rstrip(";").split(";")
+    assert len(mime_types) == len(set(mime_types))
+    assert set(mime_types) == set(rules.OPEN_WITH_TYPES.values())
+    assert {"image/jpeg", "image/png", "image/tiff", "image/heic", "image/x-canon-cr2"} <= set(
+        mime_types
+    )
+
+
+def test_inno_script_registers_open_with_for_every_format_and_removes_it(rules):
+    lines = INNO.read_text().splitlines()
+    assert "ChangesAssociations=yes" in lines
+    registry = [line for line in lines if line.startswith("Root: HKA; ")]
+
+    def entries(subkey: str) -> list[str]:
+        return [line for line in registry if f'Subkey: "Software\\Classes\\{subkey}";' in line]
+
+    supported = entries("Applications\\{#AppExe}\\SupportedTypes")
+    assert sorted(re.search(r'ValueName: "([^"]+)"', line)[1] for line in supported) == sorted(
+        rules.OPEN_WITH_TYPES
+    )
+    for suffix in rules.OPEN_WITH_TYPES:
+        (progid,) = entries(f"{suffix}\\OpenWithProgids")
+        assert 'ValueName: "{#ProgId}"' in progid and "Flags: uninsdeletevalue" in progid
+    command = 'ValueData: """{app}\\{#AppExe}"" ""%1"""'
+    for key in ("{#ProgId}", "Applications\\{#AppExe}"):
+        (root,) = entries(key)
+        assert "Flags: uninsdeletekey" in root  # removes the key and everything under it
+        (opens,) = entries(f"{key}\\shell\\open\\command")
+        assert opens.endswith(command)
+
+
+def test_macos_app_declares_the_photo_types_it_opens(rules):
+    text = SPEC.read_text()
+    assert '"CFBundleDocumentTypes": bundle_rules.macos_document_types()' in text
+    (types,) = rules.macos_document_types()
+    assert types["CFBundleTypeRole"] == "Viewer" and types["LSHandlerRank"] == "Alternate"
+    assert {"public.jpeg", "public.heic", "public.camera-raw-image"} <= set(
+        types["LSItemContentTypes"]
+    )
 
 
 def test_inno_script_installs_both_executables_for_both_variants(rules):
@@ -347,7 +401,7 @@ def test_install_script_installs_and_uninstalls_for_the_user(tmp_path):
     desktop = home / ".local" / "share" / "applications" / "ultrais.desktop"
     launcher = home / ".local" / "bin" / "ultrais"
     assert (prefix / "_internal" / "resources" / "note.txt").exists()
-    assert f'Exec="{prefix}/UltraIS"' in desktop.read_text()
+    assert f'Exec="{prefix}/UltraIS" %F' in desktop.read_text()
     assert (home / ".local/share/icons/hicolor/512x512/apps/ultrais.png").exists()
     ran = subprocess.run([str(launcher), "--self-test"], capture_output=True, text=True)
     assert ran.stdout.strip() == "fake UltraIS --self-test"

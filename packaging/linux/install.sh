@@ -74,7 +74,7 @@ else
 fi
 mkdir -p "$(dirname "$desktop")" "$(dirname "$icon")" "$bin"
 install -m 644 "$here/ultrais.png" "$icon"
-sed -e "s|^Exec=.*|Exec=\"$prefix/UltraIS\"|" -e "s|^TryExec=.*|TryExec=$prefix/UltraIS|" \
+sed -e "s|^Exec=UltraIS|Exec=\"$prefix/UltraIS\"|" -e "s|^TryExec=.*|TryExec=$prefix/UltraIS|" \
     "$here/ultrais.desktop" > "$desktop"
 chmod 644 "$desktop"
 ln -sf "$prefix/UltraIS" "$launcher"
