@@ -3,6 +3,8 @@
 Offers what the command can express (JPEG/PNG/TIFF, quality, scale, an output folder; names
 and sub-folders fixed as the command makes them), shows where the first photo goes and the
 command line that resumes the batch, and says when the sliders make it a batch of its own.
+Given each photo's own settings, the scale defaults to "each photo's own", and each photo's
+sliders are applied whatever scale is chosen.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from app.icons import icon
 from ultrais_core.batch.planner import PlanError
 
 SCALES = (1, 2, 4)
+OWN_SCALE = 0  # the scale combo's data for "each photo's own"
 
 
 class BatchExportDialog(QDialog):
@@ -44,10 +47,12 @@ class BatchExportDialog(QDialog):
         adjustments: Adjustments,
         precision: str = "auto",
         weights: Path | None = None,
+        photo_settings: dict[Path, tuple[int, Adjustments]] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._sources = sources
+        self._photo_settings = photo_settings or {}
         self._adjustments = adjustments
         self._precision = precision
         self._weights = weights
@@ -67,6 +72,9 @@ class BatchExportDialog(QDialog):
         form.addRow("Quality", self.quality_spin)
 
         self.scale_combo = QComboBox(self)
+        if self._photo_settings:
+            self.scale_combo.addItem("Each photo's own", OWN_SCALE)
+            scale = OWN_SCALE
         for value in SCALES:
             self.scale_combo.addItem(f"x{value}", value)
         self.scale_combo.setCurrentIndex(max(0, self.scale_combo.findData(scale)))
@@ -115,15 +123,24 @@ class BatchExportDialog(QDialog):
         folder = self.folder_edit.text().strip()
         if not folder:
             raise BatchSetupError("Choose an output folder: the batch and its manifest go there.")
+        scale = int(self.scale_combo.currentData())
+        own = self._photo_settings
+        if scale == OWN_SCALE:
+            # The batch's own scale is the first photo's: the preview names that photo.
+            first = own.get(self._sources[0])
+            scale = first[0] if first else 2
+        else:
+            own = {path: (scale, adjustments) for path, (_s, adjustments) in own.items()}
         return make_spec(
             self._sources,
             Path(folder),
-            scale=int(self.scale_combo.currentData()),
+            scale=scale,
             fmt=str(self.format_combo.currentData()),
             quality=self.quality_spin.value(),
             precision=self._precision,
             adjustments=self._adjustments,
             weights=self._weights,
+            photo_settings=own,
         )
 
     def problem(self) -> str | None:
@@ -155,14 +172,14 @@ class BatchExportDialog(QDialog):
             f"→ {where}\nSub-folders under {spec.src} are kept; photos done "
             "before with the same settings are skipped."
         )
-        if self._adjustments.is_identity():
+        if spec.is_the_commands():
             self.sliders_label.setText(
                 "Resumable: this command continues the batch, and this dialog continues a "
                 "batch the command started:"
             )
         else:
             self.sliders_label.setText(
-                "The current slider settings are applied. The batch command applies none, so "
+                "Each photo's own slider settings are applied. The batch command applies none, so "
                 "it would redo these photos rather than resume them; with neutral sliders this "
                 "batch is the command's:"
             )

@@ -18,6 +18,9 @@ The GUI's list of photos maps onto that like this:
   same thing and each resumes the other; with sliders set, the JSON differs, so each side
   redoes the other's photos (`runner.reconcile` treats a settings change as "redo") and a
   folder never mixes adjusted and unadjusted results under one set of settings.
+* Each photo keeps its own scale and sliders (`BatchSpec.photo_settings`): photos that share
+  them are planned and reconciled together, each group under its own settings JSON, within
+  the one batch (one lock, one manifest).
 * Per photo the protocol is the command's driver's (`runner.run_batch` and `runner.drive`):
   the driver lock for the whole batch, stale `running` rows and temporary files cleaned at the
   start, `running` before anything is written, then done or failed through `runner.record`.
@@ -68,6 +71,26 @@ class BatchSpec:
     adjustments: Adjustments = field(default_factory=Adjustments)
     recursive: bool = False
     weights: Path | None = None
+    # Each photo's own (scale, sliders) by resolved path; photos not in it use the above.
+    photo_settings: dict[Path, tuple[int, Adjustments]] = field(default_factory=dict)
+
+    def for_photo(self, path: Path) -> BatchSpec:
+        """The batch as it applies to one photo: its own scale and sliders."""
+        own = self.photo_settings.get(path.resolve(), (self.scale, self.adjustments))
+        return replace(self, scale=own[0], adjustments=own[1], photo_settings={})
+
+    def groups(self, paths: list[Path]) -> list[tuple[BatchSpec, list[Path]]]:
+        """The photos split by their (scale, sliders), each group with its spec."""
+        found: dict[tuple[int, Adjustments], tuple[BatchSpec, list[Path]]] = {}
+        for path in paths:
+            spec = self.for_photo(path)
+            found.setdefault((spec.scale, spec.adjustments), (spec, []))[1].append(path)
+        return list(found.values())
+
+    def is_the_commands(self) -> bool:
+        """True when `command()` describes every photo: one scale and neutral sliders."""
+        own = [*self.photo_settings.values(), (self.scale, self.adjustments)]
+        return all(scale == self.scale and adj.is_identity() for scale, adj in own)
 
     def settings(self) -> dict:
         settings = planner.batch_settings(
@@ -139,6 +162,7 @@ def make_spec(
     precision: str = "auto",
     adjustments: Adjustments | None = None,
     weights: Path | None = None,
+    photo_settings: dict[Path, tuple[int, Adjustments]] | None = None,
 ) -> BatchSpec:
     """The batch for these photos into `dst`; BatchSetupError when they cannot form one."""
     if fmt not in planner.OUTPUT_FORMATS:
@@ -161,6 +185,7 @@ def make_spec(
         adjustments=adjustments or Adjustments(),
         recursive=recursive,
         weights=weights,
+        photo_settings={Path(p).resolve(): own for p, own in (photo_settings or {}).items()},
     )
 
 
@@ -245,7 +270,24 @@ class Reconciled:
 def reconcile_photos(
     spec: BatchSpec, paths: list[Path], *, overwrite: bool = False, retry_failed: bool = False
 ) -> Reconciled:
-    """Plan these photos and reconcile them with the manifest (`runner.reconcile`)."""
+    """Plan these photos and reconcile them with the manifest, each group of photos that
+    share a scale and sliders under its own settings (`BatchSpec.groups`)."""
+    result = Reconciled()
+    for group, members in spec.groups(paths):
+        part = _reconcile_group(group, members, overwrite=overwrite, retry_failed=retry_failed)
+        result.tasks.update(part.tasks)
+        result.skipped |= part.skipped
+        result.failed.update(part.failed)
+        result.conflicts |= part.conflicts
+        result.rels.update(part.rels)
+        result.targets.update(part.targets)
+    return result
+
+
+def _reconcile_group(
+    spec: BatchSpec, paths: list[Path], *, overwrite: bool, retry_failed: bool
+) -> Reconciled:
+    """Plan photos of one scale and sliders and reconcile them (`runner.reconcile`)."""
     planned = plan_photos(spec, paths)
     result = Reconciled(failed=dict(planned.refused))
     photos = list(planned.photos.values())

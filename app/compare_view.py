@@ -128,14 +128,14 @@ class CompareView(PhotoView):
         result = photo.results.get(self._scale)
         if result is None:
             return None
-        key = (photo.id, id(result), self._adjustments, placement, dpr)
+        key = (photo.id, id(result), self._adjustments, placement, dpr, self._clipping)
         if self._after is None or self._after[0] != key:
             w, h = device_size(placement, dpr)
             start = time.perf_counter()
             pixels = render_after(
                 photo.rgb, result, self._adjustments, placement.source, w, h, self._samples
             )
-            self._after = (key, to_pixmap(pixels, dpr))
+            self._after = (key, to_pixmap(self.shown_result(pixels), dpr))
             self.rendered.emit((time.perf_counter() - start) * 1000.0)
         self.last_regions["after"] = placement.source
         return self._after[1]

@@ -116,10 +116,13 @@ class ExportPanel(QWidget):
     def _show_batch(self, session: BatchSession) -> None:
         spec = session.spec
         text = f"Export all into {spec.dst}, with a batch manifest there. "
-        if spec.adjustments.is_identity():
+        if spec.is_the_commands():
             text += f"Resume it from a terminal with:  {spec.command()}"
         else:
-            text += "Sliders applied: the batch command would redo these photos, not resume them."
+            text += (
+                "Each photo's own scale and sliders applied: the batch command would redo "
+                "these photos, not resume them."
+            )
         self.batch_label.setText(text)
         self.batch_label.show()
 

@@ -13,7 +13,7 @@ line can resume the batch and the other way round (see `app.batch_plan`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -111,11 +111,18 @@ class ExportQueue(QObject):
         options: ExportOptions,
         adjustments: Adjustments,
     ) -> list[ExportItem]:
-        """One item per photo, checked against the batch manifest before any runs."""
-        items = [
-            ExportItem(photo, options, adjustments, Path(), state=CHECKING, session=session)
-            for photo in photos
-        ]
+        """One item per photo, checked against the batch manifest before any runs; each
+        with its own scale and sliders where the batch has them (`BatchSpec.photo_settings`)."""
+        items = []
+        for photo in photos:
+            own = session.spec.photo_settings.get(photo.path.resolve())
+            photo_options = options if own is None else replace(options, scale=own[0])
+            photo_adjustments = adjustments if own is None else own[1]
+            items.append(
+                ExportItem(
+                    photo, photo_options, photo_adjustments, Path(), state=CHECKING, session=session
+                )
+            )
         self.sessions.append(session)
         session.reconciled.connect(partial(self._on_reconciled, session))
         session.reconcile_failed.connect(partial(self._on_reconcile_failed, session))

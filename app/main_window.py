@@ -46,6 +46,8 @@ from app.batch_plan import BatchSetupError
 from app.batch_session import BatchSession
 from app.compare_view import CompareView
 from app.controls import ControlsPanel
+from app.develop_actions import DevelopActions
+from app.develop_settings import DevelopStore
 from app.drop_overlay import DropOverlay
 from app.export_dialog import ExportDialog
 from app.export_options import BATCH_TO_EXPORT_FORMAT, ExportOptions, is_original, output_path
@@ -55,6 +57,7 @@ from app.icons import app_icon, icon
 from app.job_status import JobStatus, format_eta
 from app.jobs import VIEW, EnhanceJob, JobQueue
 from app.loader import PhotoLoader
+from app.photo_library import PhotoLibrary
 from app.photo_strip import PhotoStrip
 from app.photos import Photo, PhotoStore
 from app.preferences_dialog import PreferencesDialog
@@ -81,6 +84,7 @@ class MainWindow(QMainWindow):
         settings_path: Path | None = None,
         engine_factory: EngineFactory | None = None,
         open_sample: bool = True,
+        library_path: Path | None = None,
     ) -> None:
         super().__init__()
         self.settings_path = settings_path or settings_io.default_path()
@@ -99,6 +103,9 @@ class MainWindow(QMainWindow):
         self.loader = PhotoLoader(self.io_runner, self)
         self.export_queue = ExportQueue(self.jobs, self.loader, self.io_runner, self)
         self.export_queue.confirm_replace = self._confirm_replace
+        # Each photo's own scale and sliders, with undo, kept by content hash across restarts.
+        self.library = PhotoLibrary(library_path)
+        self.develop = DevelopStore(self.library, self.io_runner, lambda: self.settings.scale, self)
         self._current: Photo | None = None
         self._notes: dict[tuple[int, int], str] = {}  # (photo id, scale) -> failed/cancelled note
         self._errors: list[tuple[str, str]] = []  # (title, text) waiting for the dialog
@@ -114,7 +121,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore_window_state()
         self._apply_view_mode(self.settings.view_mode)
-        self._set_scale(self.settings.scale, request=False)
+        self._show_scale(self.settings.scale, request=False)
 
         if open_sample and self.settings.first_run and SAMPLE_PHOTO.exists():
             # Something to look at on the very first start, before the user has any photo in.
@@ -150,10 +157,11 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         # Sized to the panel, so the dock never clips the reset buttons behind a sideways scroll.
+        # NOTE: the larger of the panel's minimum width and its layout's minimum: the dock was
+        # sized to the layout's (217 px) while the panel insisted on 250, cutting off 19 px.
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(
-            self.controls.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
-        )
+        panel_min = self.controls.minimumSizeHint().expandedTo(self.controls.minimumSize())
+        scroll.setMinimumWidth(panel_min.width() + scroll.verticalScrollBar().sizeHint().width())
         self.controls_dock = QDockWidget("Controls", self)
         self.controls_dock.setObjectName("controlsDock")
         self.controls_dock.setWidget(scroll)
@@ -216,6 +224,8 @@ class MainWindow(QMainWindow):
         self.about_action = a("&About UltraIS", self.show_about, None, "information-outline")
         self.sample_action = a("Open &sample photo", self.open_sample, None, "weather-night")
 
+        self.develop_actions = DevelopActions(self, self.develop)
+
         self.view_group = QActionGroup(self)
         self.compare_action = a(
             "&Compare",
@@ -253,6 +263,12 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
 
         edit_menu = menu.addMenu("&Edit")
+        for action in self.develop_actions.edit_menu_actions():
+            if action is None:
+                edit_menu.addSeparator()
+            else:
+                edit_menu.addAction(action)
+        edit_menu.addSeparator()
         edit_menu.addAction(self.enhance_action)
         edit_menu.addAction(self.cancel_action)
         edit_menu.addSeparator()
@@ -267,6 +283,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.actual_action)
         view_menu.addAction(self.zoom_in_action)
         view_menu.addAction(self.zoom_out_action)
+        view_menu.addAction(self.develop_actions.clipping_action)
         view_menu.addSeparator()
         for action in self.scale_actions.values():
             view_menu.addAction(action)
@@ -317,7 +334,6 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.photo_strip.photo_selected.connect(self.show_photo)
         self.controls.scale_changed.connect(self._set_scale)
-        self.controls.adjustments_changed.connect(self._on_adjustments)
         self.controls.export_requested.connect(self.export_current)
         self.controls.export_all_requested.connect(self.export_all)
         self.compare_view.zoom_changed.connect(self._show_zoom)
@@ -369,6 +385,7 @@ class MainWindow(QMainWindow):
             added.append(photo)
             self.photo_strip.add_photo(photo.id, photo.name)
             self.loader.load(photo)
+            self.develop.add(photo)
         if remember:
             for path in given:
                 if path.exists():
@@ -457,6 +474,7 @@ class MainWindow(QMainWindow):
         self.jobs.withdraw(VIEW, keep=photo)
         self.compare_view.set_photo(photo)
         self.scales_view.set_photo(photo)
+        self.develop_actions.show_photo_settings()
         self.setWindowTitle(f"{photo.name} — UltraIS")
         if photo.loaded:
             self._request_for_view()
@@ -485,6 +503,13 @@ class MainWindow(QMainWindow):
             self._request_for_view()
 
     def _set_scale(self, scale: int, *, request: bool = True) -> None:
+        """The user chose a scale: the photo on screen's (an undo step), and new photos'."""
+        photo = self._current
+        if photo is not None and self.develop.set_scale(photo.id, scale):
+            return  # the store's `changed` shows it
+        self._show_scale(scale, request=request)
+
+    def _show_scale(self, scale: int, *, request: bool = True) -> None:
         self.settings.scale = scale
         self.controls.set_scale(scale)
         for value, action in self.scale_actions.items():
@@ -493,6 +518,7 @@ class MainWindow(QMainWindow):
         if request:
             self._request_for_view()
         self._update_view_status()
+        self.develop_actions.view_mode_changed()
 
     def _apply_view_mode(self, mode: str) -> None:
         previous = self.settings.view_mode
@@ -512,6 +538,7 @@ class MainWindow(QMainWindow):
             else:
                 self.compare_view.set_viewport(source.viewport)
         self.flip_action.setEnabled(mode == "compare")
+        self.develop_actions.view_mode_changed()
         self._show_zoom()
         self._request_for_view()
 
@@ -530,10 +557,6 @@ class MainWindow(QMainWindow):
     def _show_zoom(self, *_args: object) -> None:
         view = self._active_view()
         self.zoom_label.setText(f"{view.relative_zoom() * 100:.0f} %")
-
-    def _on_adjustments(self, adjustments: Adjustments) -> None:
-        self.compare_view.set_adjustments(adjustments)
-        self.scales_view.set_adjustments(adjustments)
 
     def _evict(self) -> None:
         keep = {self._current.id} if self._current is not None else set()
@@ -632,9 +655,8 @@ class MainWindow(QMainWindow):
             if not self._confirm_overwrite([target]):
                 return
             overwrite = True
-        item = self.export_queue.add(
-            ExportItem(photo, options, self.controls.adjustments, target, overwrite)
-        )
+        adjustments = self.develop.get(photo).adjustments  # the photo's own sliders
+        item = self.export_queue.add(ExportItem(photo, options, adjustments, target, overwrite))
         self._single_exports.add(id(item))
         self.statusBar().showMessage(f"Exporting {photo.name}…", 4000)
 
@@ -656,7 +678,10 @@ class MainWindow(QMainWindow):
             quality=s.jpeg_quality,
             scale=s.scale,
             folder=s.batch_folder or s.output_folder,
-            adjustments=self.controls.adjustments,
+            adjustments=Adjustments(),
+            photo_settings={
+                p.path: (own.scale, own.adjustments) for p in photos if (own := self.develop.get(p))
+            },
             precision=s.precision,
             weights=Path(w) if (w := self.provider.options.weights) else None,
             parent=self,
@@ -840,6 +865,7 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout_ms: int = CLOSE_TIMEOUT_MS) -> bool:
         """Cancel every worker and wait for them; True when all ended within the time-out."""
         self._closing = True
+        self.develop.close()
         self.export_queue.cancel()
         self.io_runner.cancel_all()
         finished = self.jobs.shutdown(timeout_ms)

@@ -1,4 +1,8 @@
-"""The thumbnail strip of opened photos; clicking one shows it."""
+"""The thumbnail strip of opened photos; clicking one shows it.
+
+Several can be selected (Ctrl+click, Shift+click) to paste or sync develop settings onto;
+the one clicked last is the one shown.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +35,7 @@ class PhotoStrip(QListWidget):
         self.setUniformItemSizes(True)
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setFixedHeight(THUMBNAIL_EDGE * 2 // 3 + 48)
         # Drops go to the main window, which accepts them anywhere.
         self.setAcceptDrops(False)
@@ -77,6 +81,11 @@ class PhotoStrip(QListWidget):
     def current_id(self) -> int | None:
         item = self.currentItem()
         return None if item is None else int(item.data(ID_ROLE))
+
+    def selected_ids(self) -> list[int]:
+        """Selected photos in strip order."""
+        rows = sorted(self.row(item) for item in self.selectedItems())
+        return [int(self.item(row).data(ID_ROLE)) for row in rows]
 
     def ids(self) -> list[int]:
         return [int(self.item(row).data(ID_ROLE)) for row in range(self.count())]

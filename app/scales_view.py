@@ -65,6 +65,7 @@ class ScalePane(PhotoView):
             return None
         result = photo.results.get(self.scale)
         key = (photo.id, id(photo.rgb), id(result), self._adjustments, placement, dpr)
+        key += (self._clipping and result is not None,)
         if self._cache is None or self._cache[0] != key:
             w, h = device_size(placement, dpr)
             if result is None:
@@ -73,6 +74,7 @@ class ScalePane(PhotoView):
                 pixels = render_after(
                     photo.rgb, result, self._adjustments, placement.source, w, h, self._samples
                 )
+                pixels = self.shown_result(pixels)
             self._cache = (key, to_pixmap(pixels, dpr))
         self.last_region = placement.source
         return self._cache[1], result is not None
@@ -149,6 +151,10 @@ class ScalesView(QWidget):
     def set_adjustments(self, adjustments: Adjustments) -> None:
         for pane in self.panes.values():
             pane.set_adjustments(adjustments)
+
+    def set_clipping(self, on: bool) -> None:
+        for pane in self.panes.values():
+            pane.set_clipping(on)
 
     def set_status(self, scale: int, text: str) -> None:
         self.panes[scale].set_status(text)

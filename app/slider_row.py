@@ -1,6 +1,13 @@
-"""One labelled slider with its value and a reset button, for a float range."""
+"""One labelled slider with its value and a reset button, for a float range.
+
+`gesture` numbers the user's gestures on the slider, so that the undo history can make one
+step of each: one drag (press to release), or a run of wheel notches or arrow keys that
+follow each other within `MERGE_WINDOW_S`. A reset is always a gesture of its own.
+"""
 
 from __future__ import annotations
+
+import time
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QMouseEvent
@@ -8,6 +15,8 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QSlider, QToolButton, QWidget
 
 from app.adjustments import SliderSpec
 from app.icons import icon
+
+MERGE_WINDOW_S = 1.0
 
 
 class _Slider(QSlider):
@@ -27,6 +36,9 @@ class SliderRow(QWidget):
         super().__init__(parent)
         self.spec = spec
         self._factor = 10**spec.decimals
+        self.gesture = 0
+        self._gesture_open = False  # the next change may continue the current gesture
+        self._last_change = 0.0
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 2, 0, 2)
         layout.setHorizontalSpacing(6)
@@ -57,6 +69,8 @@ class SliderRow(QWidget):
         layout.addWidget(self.slider, 1, 0, 1, 2)
 
         self.slider.valueChanged.connect(self._on_slider)
+        self.slider.sliderPressed.connect(self._start_gesture)
+        self.slider.sliderReleased.connect(self._end_gesture)
         self.slider.double_clicked.connect(self.reset)
         self.reset_button.clicked.connect(self.reset)
         self.set_value(spec.default)
@@ -73,12 +87,29 @@ class SliderRow(QWidget):
         self.slider.setValue(self._to_int(value))
         self.slider.blockSignals(False)
         self._show_value()
+        self._gesture_open = False
 
     def reset(self) -> None:
         if self.value() != self.spec.default:
+            self._gesture_open = False
             self.slider.setValue(self._to_int(self.spec.default))
+            self._gesture_open = False
+
+    def _start_gesture(self) -> None:
+        self.gesture += 1
+        self._gesture_open = True
+
+    def _end_gesture(self) -> None:
+        self._gesture_open = False
 
     def _on_slider(self, _raw: int) -> None:
+        now = time.monotonic()
+        if not self.slider.isSliderDown() and (
+            not self._gesture_open or now - self._last_change > MERGE_WINDOW_S
+        ):
+            self.gesture += 1
+            self._gesture_open = True
+        self._last_change = now
         self._show_value()
         self.value_changed.emit(self.spec.name, self.value())
 

@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("ULTRAIS_SETTINGS", str(Path(tempfile.mkdtemp()) / "settings.json"))
+# A fresh photo library too: a stored scale for the sample would change what is measured.
+os.environ.setdefault("ULTRAIS_LIBRARY", str(Path(os.environ["ULTRAIS_SETTINGS"]).parent / "l.db"))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402

@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "resources" / "sample"))
 os.environ.setdefault("ULTRAIS_SETTINGS", str(Path(tempfile.mkdtemp()) / "settings.json"))
+# A fresh photo library too: settings stored for the sample would change the screenshots.
+os.environ.setdefault("ULTRAIS_LIBRARY", str(Path(os.environ["ULTRAIS_SETTINGS"]).parent / "l.db"))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402

@@ -16,9 +16,9 @@ if str(ROOT) not in sys.path:
 # Before anything imports Qt: no display is needed, and a test run never reads or writes the
 # settings of the person running it.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault(
-    "ULTRAIS_SETTINGS", str(Path(tempfile.mkdtemp(prefix="ultrais-test-")) / "settings.json")
-)
+_TEST_HOME = Path(tempfile.mkdtemp(prefix="ultrais-test-"))
+os.environ.setdefault("ULTRAIS_SETTINGS", str(_TEST_HOME / "settings.json"))
+os.environ.setdefault("ULTRAIS_LIBRARY", str(_TEST_HOME / "library.sqlite"))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -228,7 +228,13 @@ def dialogs(monkeypatch) -> DialogRecorder:
 
 
 @pytest.fixture
-def make_window(qtbot, settings_path, engine_factory):
+def library_path(tmp_path) -> Path:
+    """Each test's own photo library: photos made from one seed share a content hash."""
+    return tmp_path / "data" / "library.sqlite"
+
+
+@pytest.fixture
+def make_window(qtbot, settings_path, library_path, engine_factory):
     """Factory for main windows with the fake engine; each is closed (and awaited) at the end."""
     from app.main_window import MainWindow
 
@@ -236,6 +242,7 @@ def make_window(qtbot, settings_path, engine_factory):
 
     def make(**kwargs):
         kwargs.setdefault("settings_path", settings_path)
+        kwargs.setdefault("library_path", library_path)
         kwargs.setdefault("engine_factory", engine_factory)
         kwargs.setdefault("open_sample", False)
         window = MainWindow(**kwargs)
