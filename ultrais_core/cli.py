@@ -126,6 +126,39 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="SR weights from train-cascade-sr: adds baseline (c), the x1 weights then this SR",
     )
+    evaluate.add_argument(
+        "--night",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="score the photos of DIR with no reference (reference-free figures, contact sheet)",
+    )
+    evaluate.add_argument(
+        "--sheet",
+        type=Path,
+        default=None,
+        metavar="FILE.png",
+        help="--night: contact sheet to write (default: beside --json)",
+    )
+    evaluate.add_argument(
+        "--max-side",
+        type=int,
+        default=1600,
+        metavar="N",
+        help="--night: area-reduce inputs to at most N px on the longer side first (default 1600)",
+    )
+    evaluate.add_argument(
+        "--sheet-height",
+        type=int,
+        default=256,
+        metavar="PX",
+        help="--night: height of each picture on the contact sheet (default 256)",
+    )
+    evaluate.add_argument(
+        "--heldout",
+        action="store_true",
+        help="--night: only the photos of DIR held out from training (ultrais_core.holdout)",
+    )
     evaluate.set_defaults(handler=run_evaluate)
     add_batch_parser(commands)
     return parser
