@@ -225,11 +225,12 @@ def labelled_thumbnail(rgb: np.ndarray, label: str, thumb_height: int = THUMB_HE
     height, width = rgb.shape[:2]
     size = (thumb_width(width, height, thumb_height), thumb_height)
     shrink = height > thumb_height
-    scaled = cv2.resize(
-        np.clip(rgb, 0.0, 1.0).astype(np.float32),
+    scaled = cv2.resize(  # resized first: no full-size copy of a large output
+        np.asarray(rgb, dtype=np.float32),
         size,
         interpolation=cv2.INTER_AREA if shrink else cv2.INTER_NEAREST,
     )
+    np.clip(scaled, 0.0, 1.0, out=scaled)
     tile = np.full((LABEL_HEIGHT + thumb_height, size[0], 3), _BACKGROUND, np.uint8)
     tile[LABEL_HEIGHT:] = np.round(scaled * 255.0).astype(np.uint8)
     _put_label(tile, label)

@@ -49,7 +49,9 @@ def _rgb(image: np.ndarray, what: str) -> np.ndarray:
         raise ValueError(f"{what}: expected an H x W x 3 RGB image, got shape {array.shape}")
     if min(array.shape[:2]) < 1:
         raise ValueError(f"{what}: the image is empty")
-    return np.clip(array, 0.0, 1.0)
+    if array.min() < 0.0 or array.max() > 1.0:  # no copy of a x4 output that is in range
+        array = np.clip(array, 0.0, 1.0)
+    return array
 
 
 def to_input_size(output: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
