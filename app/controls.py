@@ -114,7 +114,9 @@ class ControlsPanel(QWidget):
         """Show these values (another photo's, or an undo) without emitting anything."""
         self._adjustments = adjustments
         for name, row in self.rows.items():
-            row.set_value(getattr(adjustments, name))
+            value = getattr(adjustments, name)
+            if row.value() != value:  # NOTE: the row being dragged already shows its value
+                row.set_value(value)
 
     def set_adjustments(self, adjustments: Adjustments) -> None:
         self.show_adjustments(adjustments)

@@ -146,8 +146,8 @@ class DevelopActions(QObject):
 
     # --- showing ------------------------------------------------------------------------------
 
-    def show_photo_settings(self) -> None:
-        """The photo on screen changed: show its own scale and sliders."""
+    def show_photo_settings(self, *, new_photo: bool = True) -> None:
+        """Show the own scale and sliders of the photo on screen (another one, or changed)."""
         photo = self.window.current_photo
         if photo is None:
             return
@@ -156,12 +156,13 @@ class DevelopActions(QObject):
         self._show_adjustments(settings.adjustments)
         if settings.scale != self.window.settings.scale:
             self.window._show_scale(settings.scale)
-        self.window.controls.histogram.set_histogram(None)
+        if new_photo:  # its first render fills the histogram again
+            self.window.controls.histogram.set_histogram(None)
 
     def _on_changed(self, ids: list[int]) -> None:
         photo = self.window.current_photo
         if photo is not None and photo.id in ids:
-            self.show_photo_settings()
+            self.show_photo_settings(new_photo=False)
 
     def _show_adjustments(self, adjustments: Adjustments) -> None:
         self.window.compare_view.set_adjustments(adjustments)

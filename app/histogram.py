@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app import theme
@@ -100,27 +100,26 @@ class HistogramWidget(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         # NOTE: the end bins hold every clipped pixel; scaling to them would flatten the rest.
         peak = max(1, max(int(c[1:-1].max()) for c in histogram.channels()))
+        painter.setPen(Qt.PenStyle.NoPen)
         for counts, colour in zip(histogram.channels()[:3], _COLOURS, strict=True):
-            painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(colour)
-            painter.drawPath(self._path(counts, peak, closed=True))
+            painter.drawPolygon(self._polygon(counts, peak, closed=True))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QPen(QColor(235, 235, 235, 200), 1.2))
-        painter.drawPath(self._path(histogram.luma, peak, closed=False))
+        painter.drawPolyline(self._polygon(histogram.luma, peak, closed=False))
 
-    def _path(self, counts: np.ndarray, peak: int, *, closed: bool) -> QPainterPath:
+    def _polygon(self, counts: np.ndarray, peak: int, *, closed: bool) -> QPolygonF:
+        """The curve as one polygon, built in a single call.
+
+        NOTE: not a QPainterPath grown point by point: PySide6 6.12 on Python 3.11 drops a
+        reference to None on every call of a method that returns nothing, and 1,024 lineTo
+        calls per paint took None's count to zero (a crash) within a few dozen slider moves.
+        """
         w = max(1.0, self.width() - 1.0)
         h = max(1.0, self.height() - 1.0)
-        heights = np.minimum(counts / peak, 1.0) * (h - 2.0)
+        ys = h - np.minimum(counts / peak, 1.0) * (h - 2.0)
         xs = np.arange(BINS) * (w / (BINS - 1))
-        path = QPainterPath()
+        points = [QPointF(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
         if closed:
-            path.moveTo(QPointF(0.0, h))
-        else:
-            path.moveTo(QPointF(0.0, h - float(heights[0])))
-        for x, y in zip(xs, heights, strict=True):
-            path.lineTo(QPointF(float(x), h - float(y)))
-        if closed:
-            path.lineTo(QPointF(w, h))
-            path.closeSubpath()
-        return path
+            points = [QPointF(0.0, h), *points, QPointF(w, h)]
+        return QPolygonF(points)
