@@ -16,7 +16,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[gui,dev]"
 	touch $(STAMP)
 
+# check_qt_deps.py: on Linux with a display, the system libraries Qt's xcb plugin needs, and the
+# one install command when some are missing (instead of Qt's abort).
 run: $(STAMP)
+	$(PY) scripts/check_qt_deps.py
 	$(PY) main.py
 
 test: $(STAMP)

@@ -282,6 +282,15 @@ def minimum_glibc(folder: Path) -> tuple[str, str] | None:
     return ".".join(str(part) for part in newest[0]), newest[1]
 
 
+def missing_xcb_libraries(bundle: Path) -> list[str]:
+    """bundle_rules.XCB_LIBRARIES that the bundle lacks (Linux): PyInstaller copies the xcb
+    plugin's dependencies only from a build machine that has them."""
+    if not sys.platform.startswith("linux"):
+        return []
+    present = {path.name for path in (bundle / "_internal").rglob("lib*.so*")}
+    return [name for name in bundle_rules.XCB_LIBRARIES if name not in present]
+
+
 def report(bundle: Path) -> int:
     total, groups = bundle_rules.summarise_sizes(bundle)
     say(f"\nbundle: {bundle}")
@@ -291,6 +300,13 @@ def report(bundle: Path) -> int:
     glibc = minimum_glibc(bundle)
     if glibc is not None:
         say(f"needs glibc >= {glibc[0]} (newest symbol version, from {glibc[1]})")
+    missing = missing_xcb_libraries(bundle)
+    if missing:
+        say(
+            f"WARNING: the bundle lacks {', '.join(missing)} (Qt's xcb plugin needs them; a "
+            "minimal system does not have them). Install them on this build machine and build "
+            "again (scripts/check_qt_deps.py names the packages)."
+        )
     return total
 
 

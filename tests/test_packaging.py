@@ -561,6 +561,70 @@ def test_bundle_gui_starts(unpacked, tmp_path):
     assert "Traceback" not in output, output
 
 
+def system_has(soname: str) -> bool:
+    import ctypes
+
+    try:
+        ctypes.CDLL(soname)
+    except OSError:
+        return False
+    return True
+
+
+@package_test
+@pytest.mark.timeout(3600)
+def test_bundle_carries_the_xcb_libraries_of_the_build_machine(unpacked, rules, build_py):
+    """A minimal system lacks libxcb-cursor/icccm/keysyms...: the bundle brings its own copy of
+    each one the build machine has (build.py warns about the others)."""
+    missing = build_py.missing_xcb_libraries(unpacked)
+    assert [name for name in missing if system_has(name)] == []
+    assert "libxcb-cursor.so.0" not in missing
+
+
+@package_test
+@pytest.mark.timeout(3600)
+def test_bundle_opens_a_photo_in_a_real_x11_window(unpacked, tmp_path, rules):
+    """`UltraIS --quit-after-load PHOTO` under Xvfb with Qt's xcb plugin (not offscreen, which
+    the other checks use and which never loads xcb): the window opens the photo and the app
+    exits 0, with the xcb libraries taken from the bundle where it has them."""
+    from PIL import Image
+
+    xvfb_run = shutil.which("xvfb-run")
+    if xvfb_run is None:
+        pytest.skip("xvfb-run is not installed (Debian/Ubuntu: apt install xvfb)")
+    photo = tmp_path / "night photo.jpg"
+    Image.new("RGB", (96, 64), (12, 10, 30)).save(photo)
+    home = tmp_path / "home"
+    trace = tmp_path / "ld" / "trace"
+    trace.parent.mkdir()
+    env = clean_env(
+        home, QT_QPA_PLATFORM="xcb", LANG="C.UTF-8", LD_DEBUG="libs", LD_DEBUG_OUTPUT=str(trace)
+    )
+    # xvfb-run needs the system's PATH for Xvfb and xauth; the app then runs with `env -i`, as
+    # in the other checks, plus the display xvfb-run made.
+    inner = 'exec env -i DISPLAY="$DISPLAY" XAUTHORITY="$XAUTHORITY" "$@"'
+    command = [xvfb_run, "-a", "-s", "-screen 0 1440x900x24", "sh", "-c", inner, "sh"]
+    command += [f"{key}={value}" for key, value in env.items()]
+    command += [str(unpacked / "UltraIS"), "--quit-after-load", str(photo)]
+    result = subprocess.run(
+        command, cwd=home, capture_output=True, text=True, timeout=600, check=False
+    )
+    output = result.stdout + result.stderr
+    report = f"bundle under Xvfb (xcb): exit {result.returncode}: {output.strip()[-2000:]}\n"
+    sys.stdout.write("\n" + report)
+    (PACKAGE_DIR / "xcb-window.txt").write_text(report)
+    assert result.returncode == 0, report
+    assert f"loaded: {photo}" in result.stdout
+    assert "Traceback" not in output and "could not load the Qt platform plugin" not in output
+    loaded = _libraries_loaded(trace)
+    assert any(path.endswith("/platforms/libqxcb.so") for path in loaded), "xcb never loaded"
+    bundled = {Path(path).name for path in (unpacked / "_internal").rglob("lib*.so*")}
+    for name in rules.XCB_LIBRARIES:
+        used = [path for path in loaded if Path(path).name == name]
+        if name in bundled and used:
+            assert all(path.startswith(str(unpacked)) for path in used), (name, used)
+
+
 @package_test
 @pytest.mark.timeout(3600)
 def test_bundle_batch_runs_worker_processes(unpacked, tmp_path):
