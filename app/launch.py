@@ -128,9 +128,12 @@ def run_gui(
     theme.apply(app)
     window = MainWindow(open_sample=not files)
     receive = opener(window, window.open_paths)
+    # NOTE: an application-wide filter sees every event of every widget, in Python; Qt sends
+    # QFileOpenEvent only on macOS, so only there is it worth that.
     file_events = FileOpenFilter(app)
     file_events.files_opened.connect(receive)
-    app.installEventFilter(file_events)
+    if sys.platform == "darwin":
+        app.installEventFilter(file_events)
     if server is not None:
         server.paths_received.connect(receive)
     window.show()
@@ -140,6 +143,7 @@ def run_gui(
     try:
         return int(app.exec())
     finally:
-        app.removeEventFilter(file_events)
+        if sys.platform == "darwin":
+            app.removeEventFilter(file_events)
         if server is not None:
             server.close()
