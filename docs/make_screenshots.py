@@ -4,8 +4,12 @@
 
 Writes docs/screenshot_main.png (a photo loaded, split view), docs/screenshot_split_drag.png
 (the split line mid-drag, zoomed in), docs/screenshot_scales.png (x1/x2/x4 side by side),
-docs/screenshot_drop.png (files dragged over the window) and docs/screenshot_export_all.png
-(Export all as a resumable batch, one photo of which an earlier run had done).
+docs/screenshot_drop.png (files dragged over the window), docs/screenshot_export_all.png
+(Export all as a resumable batch, one photo of which an earlier run had done),
+docs/screenshot_clipping.png (clipping warnings and the histogram, Exposure pushed up) and
+docs/screenshot_settings_menu.png (the Edit menu: undo, copy/paste/sync of settings).
+`--only NAME...` writes just those files (and stops once they are written); `--weights PATH`
+uses those weights instead of resources/weights/.
 Uses the real engine when resources/weights/ holds weights; otherwise a classical stand-in
 (auto exposure, light denoising, Lanczos upscale) so that the pictures show the GUI with a
 plausible result. The stand-in is named in the status bar; it is not the network.
@@ -116,11 +120,49 @@ def extra_photos(folder: Path) -> list[Path]:
     return paths
 
 
+ONLY: set[str] = set()  # --only: the screenshots to write; empty: all of them
+
+
 def save(window: MainWindow, name: str) -> Path:
     settle()
     path = DOCS / name
-    window.grab().save(str(path))
+    if not ONLY or name in ONLY:
+        window.grab().save(str(path))
     return path
+
+
+def save_screen(window: MainWindow, name: str) -> Path:
+    """The window's part of the screen: unlike `grab`, it includes open menus."""
+    settle()
+    path = DOCS / name
+    if not ONLY or name in ONLY:
+        frame = window.frameGeometry()
+        shot = window.screen().grabWindow(0, frame.x(), frame.y(), frame.width(), frame.height())
+        shot.save(str(path))
+    return path
+
+
+def develop_shots(window: MainWindow) -> list[Path]:
+    """Clipping warnings with the histogram, then the Edit menu with settings actions."""
+    view = window.compare_view
+    view.fit()
+    row = window.controls.rows["exposure"]
+    row.slider.setSliderDown(True)  # one drag: one undo step, "Undo Exposure"
+    row.slider.setValue(150)
+    row.slider.setSliderDown(False)
+    window.develop_actions.clipping_action.trigger()
+    shots = [save(window, "screenshot_clipping.png")]
+    window.develop_actions.clipping_action.trigger()
+    window.develop_actions.copy_action.trigger()
+    window.develop_actions.select_all_action.trigger()
+    edit_menu = window.menuBar().actions()[1].menu()
+    QTimer.singleShot(0, lambda: edit_menu.popup(window.mapToGlobal(QPoint(48, 22))))
+    settle(600)
+    shots.append(save_screen(window, "screenshot_settings_menu.png"))
+    edit_menu.hide()
+    row.reset()
+    window.photo_strip.select(window.store.photos()[0].id)
+    return shots
 
 
 def mouse(widget: object, kind: QMouseEvent.Type, pos: QPoint) -> None:
@@ -165,6 +207,14 @@ def export_all(window: MainWindow, dst: Path, photos: list) -> None:
 
 
 def main() -> int:
+    args = sys.argv[1:]
+    weights = None
+    if "--weights" in args:
+        at = args.index("--weights")
+        weights = args[at + 1]
+        del args[at : at + 2]
+    if args and args[0] == "--only":
+        ONLY.update(args[1:])
     app = QApplication(sys.argv[:1])
     app.setApplicationName("UltraIS")
     app.setWindowIcon(app_icon())
@@ -176,6 +226,10 @@ def main() -> int:
         engine_factory=factory,
         open_sample=False,
     )
+    if weights is not None:
+        from dataclasses import replace
+
+        window.provider.set_options(replace(window.provider.options, weights=weights))
     window.resize(*WINDOW_SIZE)
     window.show()
     window._set_scale(2, request=False)
@@ -190,6 +244,13 @@ def main() -> int:
         wait_until(lambda: photo.loaded and 2 in photo.results)
         window.controls.rows["shadows"].slider.setValue(20)
         shots = [save(window, "screenshot_main.png")]
+        shots += develop_shots(window)
+        if ONLY and ONLY.issubset(shot.name for shot in shots):
+            window.close()
+            for shot in shots:
+                if shot.name in ONLY:
+                    print(f"wrote {shot.relative_to(ROOT)}")  # noqa: T201
+            return 0
 
         # Split view mid-drag, zoomed to 100 % on the street lamps and their reflections.
         view = window.compare_view
