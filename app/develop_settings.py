@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 SCALES = (1, 2, 4)
 SAVE_DELAY_MS = 500
+UNDO_LIMIT = 1000  # steps kept; a step is a few small frozen dataclasses
 _MERGEABLE = 1  # QUndoCommand.id() of commands that may merge
 
 
@@ -110,6 +111,7 @@ class DevelopStore(QObject):
         super().__init__(parent)
         self.library = library
         self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self._hasher = hasher
         self._default_scale = default_scale
         self._settings: dict[int, DevelopSettings] = {}

@@ -136,7 +136,11 @@ class PhotoLibrary:
 
     def get(self, digest: str) -> dict[str, object] | None:
         query = "SELECT settings FROM develop WHERE hash = ?"
-        row = self._conn.execute(query, (digest,)).fetchone()
+        try:
+            row = self._conn.execute(query, (digest,)).fetchone()
+        except sqlite3.Error as exc:  # damage found after opening: the photo gets defaults
+            log.warning("photo library %s: cannot read %s: %s", self.path, digest[:12], exc)
+            return None
         if row is None:
             return None
         try:
