@@ -24,6 +24,8 @@ from app.photos import Photo
 
 log = logging.getLogger(__name__)
 
+QUIT_WAIT_MS = 300_000  # --quit-after-load: how long the workers may take to end
+
 
 class FileOpenFilter(QObject):
     """Turns macOS's QFileOpenEvents into `files_opened(list[Path])`, one signal per burst.
@@ -92,6 +94,10 @@ def quit_when_loaded(window: MainWindow, photos: Sequence[Photo], app: QApplicat
         sys.stdout.flush()
         loader.loaded.disconnect(check)
         loader.failed.disconnect(check)
+        # The view has started enhancing the photo: wait for that worker (cancelled, it ends
+        # at its next tile, or once torch has loaded) rather than the 5 s a user's close
+        # waits, so that the process never exits under a running thread.
+        window.shutdown(QUIT_WAIT_MS)
         window.close()
         app.exit(0 if photos and all(photo.loaded for photo in photos) else 1)
 

@@ -67,7 +67,15 @@ class Worker(QRunnable):
         return self._done.is_set()
 
     def report(self, done: int, total: int) -> None:
-        self.signals.progress.emit(int(done), int(total))
+        self._emit("progress", int(done), int(total))
+
+    def _emit(self, name: str, *args: object) -> None:
+        """Emit `signals.<name>`, unless the signals object is gone: the app quit while this
+        ran past the close time-out, and nobody is left to listen."""
+        try:
+            getattr(self.signals, name).emit(*args)
+        except RuntimeError:  # "Signal source has been deleted"
+            log.debug("%s: %s after the app closed; not reported", type(self).__name__, name)
 
     def work(self) -> Any:
         raise NotImplementedError
@@ -77,27 +85,27 @@ class Worker(QRunnable):
         try:
             if self.is_cancelled():
                 raise Cancelled("cancelled before it started")
-            self.signals.started.emit()
+            self._emit("started")
             result = self.work()
         except Cancelled:
             self.elapsed_s = time.perf_counter() - start
-            self.signals.cancelled.emit()
+            self._emit("cancelled")
         except (UltraISError, *self.expected_errors) as exc:
             self.elapsed_s = time.perf_counter() - start
             self.error = exc
-            self.signals.failed.emit(str(exc) or type(exc).__name__)
+            self._emit("failed", str(exc) or type(exc).__name__)
         except MemoryError as exc:
             self.elapsed_s = time.perf_counter() - start
             self.error = exc
-            self.signals.failed.emit(self.memory_message)
+            self._emit("failed", self.memory_message)
         except Exception as exc:  # any bug must become a dialog, not a dead thread
             log.exception("worker %s failed", type(self).__name__)
             self.elapsed_s = time.perf_counter() - start
             self.error = exc
-            self.signals.failed.emit(f"Unexpected error ({type(exc).__name__}): {exc}")
+            self._emit("failed", f"Unexpected error ({type(exc).__name__}): {exc}")
         else:
             self.elapsed_s = time.perf_counter() - start
-            self.signals.finished.emit(result)
+            self._emit("finished", result)
         finally:
             self._done.set()
 

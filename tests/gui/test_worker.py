@@ -130,3 +130,27 @@ def test_withdraw_cancels_only_orphaned_jobs(qtbot, fake_engine, image):
     fake_engine.gate.set()
     qtbot.waitUntil(lambda: not queue.is_busy(), timeout=WAIT_MS)
     assert set(second.results) == {2, 4} and not first.results
+
+
+@pytest.mark.parametrize("outcome", ["cancelled", "failed", "finished"])
+def test_a_worker_that_outlives_its_signals_ends_quietly(outcome):
+    """Closing the app while a job runs past the close time-out deletes the signals object
+    before the worker reports; the pool thread must end without a traceback."""
+    import shiboken6
+
+    from app.worker import Worker
+    from ultrais_core.errors import Cancelled, UltraISError
+
+    class Late(Worker):
+        def work(self):
+            self.report(1, 2)
+            if outcome == "cancelled":
+                raise Cancelled("cancelled")
+            if outcome == "failed":
+                raise UltraISError("no engine")
+            return 42
+
+    worker = Late()
+    shiboken6.delete(worker.signals)
+    worker.run()  # raised RuntimeError: Signal source has been deleted
+    assert worker.is_done()
