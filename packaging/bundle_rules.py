@@ -19,9 +19,32 @@ BUNDLE_ID = "org.ultrais.UltraIS"
 SCALES = (1, 2, 4)
 VARIANTS = ("cpu", "cuda")
 
+# torch sub-packages that eager inference never imports (torch.compile, export, ONNX,
+# distributed training, ROCm and benchmark tools, the operator test database). PyInstaller's
+# torch hook collects every torch sub-module; these are left out, with their source files.
+TORCH_UNUSED_MODULES = (
+    "torch._inductor",
+    "torch._dynamo",
+    "torch.onnx",
+    "torch._numpy",
+    "torch.utils.hipify",
+    "torch.utils.benchmark",
+    "torch.utils.tensorboard",
+    "torch.distributed.tensor",
+    "torch.distributed.fsdp",
+    "torch.distributed.checkpoint",
+    "torch.distributed.elastic",
+    "torch.distributed.pipelining",
+    "torch.distributed._shard",
+    "torch.distributed._tools",
+    "torch.distributed._composable",
+    "torch.testing._internal.opinfo",
+    "torch.testing._internal.distributed",
+    "torch.testing._internal.common_methods_invocations",
+)
+
 # Python modules that the app never imports but that PyInstaller would follow from torch's and
-# the test tools' optional imports. torch itself, sympy, networkx and jinja2 stay: torch imports
-# them lazily from code paths we cannot rule out (symbolic shapes, dynamo), and they are small.
+# the test tools' optional imports.
 EXCLUDED_MODULES = (
     # GUI toolkits and notebooks we do not use (PySide6 is ours).
     "tkinter",
@@ -70,6 +93,18 @@ EXCLUDED_MODULES = (
     "click",
     "yaml",
     "psutil",
+    # torch's compiler, exporter and distributed-training parts: the engine runs plain eager
+    # inference, which never imports them (tests/test_packaging.py runs the engine at every
+    # scale and the app's modules with these blocked). torch imports torch.distributed and
+    # torch.testing._internal themselves, so only their unused sub-packages go. With them go
+    # what only they import: sympy and mpmath (symbolic shapes), networkx (graph partitions),
+    # jinja2 (inductor's code templates). About 45 MiB of sources and bytecode.
+    *TORCH_UNUSED_MODULES,
+    "sympy",
+    "mpmath",
+    "networkx",
+    "jinja2",
+    "markupsafe",
     # Qt modules qtpy imports when present (inside try/except); the app uses none of them.
     # (QtNetwork stays: app/single_instance.py hands a second launch's photos over with it.)
     "PySide6.QtOpenGL",
@@ -125,6 +160,33 @@ EXCLUDED_FILES = (
     "libcairo-gobject.so*",
     "libgdk_pixbuf-2.0.so*",
     "libpangocairo-1.0.so*",
+    # ...and what only those GTK libraries needed (nothing left in the bundle links to them:
+    # cairo, pango and their font shaping, X11 render extensions; libXau/libXdmcp and their
+    # libbsd/libmd come with the system's libxcb, which the bundle does not carry either).
+    "libcairo.so*",
+    "libpango-1.0.so*",
+    "libpangoft2-1.0.so*",
+    "libharfbuzz.so*",
+    "libpixman-1.so*",
+    "libfribidi.so*",
+    "libgraphite2.so*",
+    "libthai.so*",
+    "libdatrie.so*",
+    "libjpeg.so.62*",
+    "libXrender.so*",
+    "libXext.so*",
+    "libXau.so*",
+    "libXdmcp.so*",
+    "libbsd.so*",
+    "libmd.so*",
+    "PySide6/Qt/lib/libQt6EglFSDeviceIntegration.so*",
+    # Qt input plugins for those embedded screens (evdev, TUIO), network-reachability and TLS
+    # plugins (the app's only socket is the local single-instance one, QLocalSocket), and Qt's
+    # own translations (the app installs no QTranslator: its dialogs are in English). 8 MiB.
+    "PySide6/Qt/plugins/generic/*",
+    "PySide6/Qt/plugins/networkinformation/*",
+    "PySide6/Qt/plugins/tls/*",
+    "PySide6/Qt/translations/*",
     # Qt tools and QML, which a widgets app does not load.
     "PySide6/Qt/qml/*",
     "PySide6/Qt/libexec/*",
@@ -135,6 +197,21 @@ EXCLUDED_FILES = (
     # Test data shipped inside packages.
     "*/tests/*",
     "qtawesome/icon_browser*",
+    # Data files (code templates, ...) of the torch sub-packages left out above.
+    *(module.replace(".", "/") + "/*" for module in TORCH_UNUSED_MODULES),
+)
+
+# Libraries whose symbol tables go (`strip --strip-unneeded`, Linux builds): debugging symbols
+# that nothing reads at run time. libtorch_cpu.so alone loses 85 MiB, libpython 16 MiB.
+# Only these: libraries that auditwheel grafted into a wheel (`*.libs/`) were rewritten by
+# patchelf, and strip corrupts them (numpy's OpenBLAS then fails with "ELF load command
+# address/offset not page-aligned"), so those and everything else are left as they come.
+STRIPPED_FILES = (
+    "torch/lib/libtorch_cpu.so",
+    "torch/lib/libtorch_python.so",
+    "torch/lib/libc10.so",
+    "torch/lib/libshm.so",
+    "libpython3.*.so*",
 )
 
 # "Open with UltraIS": the extensions the app reads (ultrais_core.imageio: SUPPORTED_READ_SUFFIXES
@@ -245,6 +322,31 @@ def is_unneeded(destination: str) -> bool:
 def keep(entries: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     """Filter a PyInstaller TOC (name, source, type) list, dropping unneeded files."""
     return [entry for entry in entries if not is_unneeded(entry[0])]
+
+
+def is_stripped(destination: str) -> bool:
+    """Whether a collected binary goes into the bundle without its symbol table."""
+    name = normalise(destination)
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in STRIPPED_FILES)
+
+
+def strip_binaries(
+    entries: Iterable[tuple[str, str, str]], folder: Path, strip: str = "strip"
+) -> list[tuple[str, str, str]]:
+    """A TOC in which the STRIPPED_FILES come from stripped copies made in `folder` (the
+    originals in the build environment are not touched; a copy is reused while it is newer)."""
+    import subprocess
+
+    result = []
+    for name, source, kind in entries:
+        if is_stripped(name):
+            target = folder / normalise(name)
+            if not target.exists() or target.stat().st_mtime < Path(source).stat().st_mtime:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                subprocess.run([strip, "--strip-unneeded", "-o", str(target), source], check=True)
+            source = str(target)
+        result.append((name, source, kind))
+    return result
 
 
 def is_test_module(module: str) -> bool:
