@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from app import render as render_module
 from app.adjustments import Adjustments, apply_adjustments
 from app.photos import PhotoStore, as_rgb, make_enhanced, make_thumbnail
 from app.render import render_after, render_before, render_full, sample
@@ -46,7 +49,8 @@ def test_results_are_cached_as_uint16(original):
     result = enhanced_of(original, 4)
     assert result.pixels.dtype == np.uint16 and result.reduced.dtype == np.uint16
     assert result.shape == (120, 160) and result.reduced.shape == (30, 40, 3)
-    assert result.nbytes == result.pixels.nbytes + result.reduced.nbytes
+    assert result.halved.shape == (60, 80, 3) and result.halved.dtype == np.uint16
+    assert result.nbytes == result.pixels.nbytes + result.reduced.nbytes + result.halved.nbytes
 
 
 def test_render_full_identity_is_the_result(original):
@@ -183,3 +187,29 @@ def test_region_cache_reuses_samples(original):
     cache.get(original, Rect(0, 0, 10, 10), 40, 20)
     cache.get(original, Rect(0, 0, 5, 10), 40, 20)
     assert cache.get(original, region, 40, 20) is not first  # evicted, resampled
+
+
+def test_x4_between_input_and_result_resolution_uses_the_half_size_copy(original):
+    """Fit of a x4 result on a screen larger than the input reads the half-size copy (made on the
+    worker), not the full result, and shows the same picture."""
+    result = enhanced_of(original, 4)
+    region = Rect(0, 0, 40, 30)
+    after = render_after(original, result, Adjustments(), region, 60, 45)
+    # What resampling the full-resolution result shows, for comparison.
+    full = render_after(
+        original, replace(result, reduced=None, halved=None), Adjustments(), region, 60, 45
+    )
+    np.testing.assert_allclose(after.astype(float), full.astype(float), atol=3)
+    slow = []
+    real_sample = render_module.sample
+
+    def spy(image, source, out_w, out_h):
+        slow.append(image.shape)
+        return real_sample(image, source, out_w, out_h)
+
+    render_module.sample = spy
+    try:
+        render_after(original, result, Adjustments(), region, 61, 45)
+    finally:
+        render_module.sample = real_sample
+    assert slow == [result.halved.shape]
