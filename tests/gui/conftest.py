@@ -171,17 +171,19 @@ def photo_files(tmp_path) -> list[Path]:
 
 def _drop(target, paths: list[Path]) -> None:
     """A drag-and-drop of files onto `target`, as a file manager would send it."""
-    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
     from PySide6.QtGui import QDragEnterEvent, QDropEvent
     from PySide6.QtWidgets import QApplication
 
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    pos = QPointF(target.width() / 2, target.height() / 2)
+    # NOTE: QDragEnterEvent takes a QPoint (PySide6 6.11; 6.12 also took a QPointF),
+    # QDropEvent a QPointF.
+    centre = QPoint(target.width() // 2, target.height() // 2)
     action = Qt.DropAction.CopyAction
     buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    QApplication.sendEvent(target, QDragEnterEvent(pos, action, mime, buttons, mods))
-    QApplication.sendEvent(target, QDropEvent(pos, action, mime, buttons, mods))
+    QApplication.sendEvent(target, QDragEnterEvent(centre, action, mime, buttons, mods))
+    QApplication.sendEvent(target, QDropEvent(QPointF(centre), action, mime, buttons, mods))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from app import paths
-from app.loader import short_reason
+from app.jobs.loader import short_reason
 
 WAIT_MS = 10_000
 
@@ -158,13 +158,13 @@ def test_an_unreadable_sub_folder_is_skipped(tmp_path):
 
 
 def test_dragging_files_over_the_window_highlights_it(qtbot, window, photo_files, drop):
-    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
     from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent
     from PySide6.QtWidgets import QApplication
 
     def enter(mime: QMimeData) -> QDragEnterEvent:
         event = QDragEnterEvent(
-            QPointF(50, 50),
+            QPoint(50, 50),
             Qt.DropAction.CopyAction,
             mime,
             Qt.MouseButton.LeftButton,
