@@ -2,10 +2,11 @@
 # Reproduces the shipped small weights on a 2-core CPU (see resources/weights/README.md), in the
 # order they were made: x2 from scratch (stage 1), then side by side (one core each) the x2
 # fine-tune after the switch to overlapping attention windows (stage 2) and x4 from stage 1;
-# then x1 from stage 2 beside a last x2 fine-tune with more real pairs (stage 3).
-# Logs and checkpoints go to runs/; copy runs/ultrais_x1.safetensors and, renamed,
-# runs/ultrais_x2_ctx.safetensors and runs/ultrais_x4_ctx_c.safetensors into resources/weights/
-# (the session-3 runs at the end; the earlier stages are their starting points).
+# then x1 from stage 2 beside a last x2 fine-tune with more real pairs (stage 3); session 3
+# (whole-photo context); session 4 (weights format 2: night rendering and the lighter
+# full-resolution blocks), whose runs/night_x{1,2,4}.safetensors are what ships, renamed
+# ultrais_x{1,2,4}.safetensors in resources/weights/. Sessions 1-3 trained format-1 networks;
+# session 4 seeds format 2 from their tensors wherever name and shape still match.
 set -euo pipefail
 # One thread per run: oneDNN's OpenMP threads spin-wait, and on a busy 2-core machine two of
 # them ran 15x slower than one (measured).
@@ -53,3 +54,20 @@ train --scale 2 --minutes 45 --batch 8 --lr 3e-4 --real-fraction 0.6 --seed 13 \
     --init runs/ultrais_x2_stage3.safetensors --out runs/ultrais_x2_ctx.safetensors \
     > runs/train_x2_ctx.log 2>&1
 wait
+# Session 4 (weights format 2): night scenes and exposed photos in the data, the bounded night
+# curve and the light full-resolution blocks. Seeded from the session-3 files (the format-1
+# tensors whose name and shape match: train.initialise_from). x2 and x4 side by side, then x1
+# from the new x2. The runs were restarted once from their checkpoints (--resume) after the
+# residual's ceiling (network.add_below_ceiling) was added, 30 minutes in.
+night() {
+    train "$@" --real-fraction 0.25 --night-fraction 0.45 --exposed-fraction 0.25
+}
+night --scale 2 --minutes 100 --batch 8 --lr 5e-4 --seed 31 \
+    --init runs/ultrais_x2_ctx.safetensors --out runs/night_x2.safetensors \
+    > runs/night_x2.log 2>&1 &
+night --scale 4 --minutes 100 --batch 6 --lr 5e-4 --seed 32 \
+    --init runs/ultrais_x4_ctx_c.safetensors --out runs/night_x4.safetensors \
+    > runs/night_x4.log 2>&1
+wait
+night --scale 1 --minutes 18 --batch 12 --lr 3e-4 --seed 33 \
+    --init runs/night_x2.safetensors --out runs/night_x1.safetensors > runs/night_x1.log 2>&1

@@ -283,3 +283,34 @@ def test_dataset_on_the_real_folder():
     for i in range(4):
         low, high, _ = ds[i]
         assert low.shape == (3, 16, 16) and high.shape == (3, 64, 64)
+
+
+def test_night_items_have_an_unclipped_target(data_root):
+    """Night items: input, target and whole-photo capture of the right shapes, and a rendered
+    target that never reaches the clipping level (darkness and noise: tests/test_night.py)."""
+    ds = PairDataset(
+        data_root, scale=2, crop_lr=16, real_fraction=0.0, night_fraction=1.0, length=8, seed=3
+    )
+    for i in range(len(ds)):
+        low, high, photo = ds.sample(i)
+        assert low.shape == (16, 16, 3) and high.shape == (32, 32, 3)
+        assert photo.ndim == 3 and photo.shape[2] == 3
+        assert high.max() < 250 / 255
+
+
+def test_exposed_items_keep_the_input_exposure(data_root):
+    """Exposed/dusk items: the target is as bright as the input (in linear light), so the
+    network learns to leave exposed photos alone."""
+    ds = PairDataset(
+        data_root, scale=2, crop_lr=16, real_fraction=0.0, exposed_fraction=1.0, length=8, seed=4
+    )
+    for i in range(len(ds)):
+        low, high, _ = ds.sample(i)
+        low_light = srgb_to_linear(low).mean()
+        high_light = area_downscale(srgb_to_linear(high), 2).mean()
+        assert high_light == pytest.approx(low_light, rel=0.15, abs=0.01)
+
+
+def test_item_fractions_are_validated(data_root):
+    with pytest.raises(ValueError):
+        PairDataset(data_root, night_fraction=0.7, exposed_fraction=0.5)

@@ -254,3 +254,33 @@ def test_a_job_that_cannot_fit_is_refused_before_it_starts(
     with pytest.raises(OutOfMemoryError, match=r"needs about .* GiB"):
         engine.enhance(np.zeros((2000, 3000, 3), np.float32), 4, out_dtype=np.uint8)
     assert engine.last_run is None
+
+
+SHIPPED = Path(__file__).resolve().parent.parent / "resources" / "weights"
+SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "sample" / "night_street.jpg"
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_shipped_weights_give_the_same_photo_at_any_tile_size(scale: int) -> None:
+    """Issue 15: `--tile 128` against one untiled pass, with the shipped weights, on a real
+    photo: every output pixel within 2/255 (the engine's 64 px context covers how far the
+    network reaches)."""
+    from ultrais_core.imageio import read_image
+
+    photo = read_image(SAMPLE).pixels[:192, :256]
+    whole = Engine(SHIPPED, device="cpu", precision="fp32", tile=4096)
+    tiled = Engine(SHIPPED, device="cpu", precision="fp32", tile=128)
+    a = whole.enhance(photo, scale=scale, out_dtype=np.uint8).astype(np.int16)
+    b = tiled.enhance(photo, scale=scale, out_dtype=np.uint8).astype(np.int16)
+    assert tiled.last_run is not None and tiled.last_run.tile == 128
+    assert np.abs(a - b).max() <= 2
+
+
+def test_cpu_precision_is_fp32_unless_bf16_is_asked_for() -> None:
+    from ultrais_core.engine import pick_dtype
+
+    cpu = torch.device("cpu")
+    assert pick_dtype(cpu) == torch.float32
+    assert pick_dtype(cpu, "bf16") == torch.bfloat16
+    with pytest.raises(UltraISError, match="fp16 is only offered on a GPU"):
+        pick_dtype(cpu, "fp16")

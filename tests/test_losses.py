@@ -13,6 +13,7 @@ from ultrais_core.training.losses import (
     color_cast_term,
     exposure_term,
     illumination_smoothness,
+    lightness_order_term,
     luminance_regularizer,
     ssim_loss,
     total_loss,
@@ -121,8 +122,10 @@ def test_guide_at_another_resolution_is_resized():
 
 def test_exposure_term_has_a_dead_zone():
     assert exposure_term(torch.full((1, 3, 16, 16), 0.45)).item() == 0.0
-    dark = exposure_term(torch.full((1, 3, 16, 16), 0.05)).item()
-    darker = exposure_term(torch.full((1, 3, 16, 16), 0.01)).item()
+    # A dark night rendering (mean 0.1) is inside the dead zone: no pull towards day.
+    assert exposure_term(torch.full((1, 3, 16, 16), 0.1)).item() == 0.0
+    dark = exposure_term(torch.full((1, 3, 16, 16), 0.01)).item()
+    darker = exposure_term(torch.full((1, 3, 16, 16), 0.002)).item()
     assert 0 < dark < darker
     assert exposure_term(torch.full((1, 3, 16, 16), 0.98)).item() > 0
 
@@ -134,10 +137,33 @@ def test_regularizer_and_total_loss_outputs():
     assert luminance_regularizer(pred, ill, low).item() == pytest.approx(0.0, abs=1e-9)
     loss, log = total_loss(pred, pred.detach(), ill, low)
     assert loss.item() == pytest.approx(0.0, abs=1e-6)
-    assert set(log) == {"charbonnier", "ssim", "color", "smoothness", "exposure", "total"}
+    assert set(log) == {
+        "charbonnier",
+        "ssim",
+        "color",
+        "smoothness",
+        "exposure",
+        "order",
+        "total",
+    }
     assert all(isinstance(v, float) for v in log.values())
     loss.backward()
     assert pred.grad is not None and ill.grad is not None
+
+
+def test_lightness_order_term_sees_a_flipped_order_only():
+    """Left half brighter than right in the input: an output that keeps the order (even much
+    brighter) costs nothing, one that flips it costs more the more it flips."""
+    low = torch.zeros(1, 3, 16, 16)
+    low[..., :8] = 0.2
+    kept = torch.zeros(1, 3, 32, 32)
+    kept[..., :16] = 0.9
+    kept[..., 16:] = 0.3
+    assert lightness_order_term(kept, low).item() == 0.0
+    flipped = 1 - kept
+    mild = kept.clone()
+    mild[..., 16:] = 0.95
+    assert lightness_order_term(flipped, low).item() > lightness_order_term(mild, low).item() > 0
 
 
 def test_weights_switch_terms_and_low_precision_input_works():
@@ -150,3 +176,11 @@ def test_weights_switch_terms_and_low_precision_input_works():
     assert loss.item() == pytest.approx(log["charbonnier"])
     full, full_log = total_loss(pred, target, None, None)
     assert full.item() > loss.item() and full_log["smoothness"] == 0.0
+
+
+def test_color_term_stays_finite_for_predictions_below_zero():
+    """The engine clamps at 0; a prediction dipping below it must not blow the term up."""
+    pred = torch.full((1, 3, 8, 8), -0.05)
+    pred[:, 0] = -0.04
+    assert color_cast_term(pred).item() == 0.0
+    assert torch.isfinite(color_cast_term(torch.randn(2, 3, 16, 16) * 0.1))

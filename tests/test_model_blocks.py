@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -171,7 +172,9 @@ def test_rsmu_gives_exactly_scale_times_the_size(scale: int, size: tuple[int, in
     upsampler = RSMU(in_channels=6, out_channels=4, scale=scale)
     x = torch.randn(2, 6, *size)
     y = upsampler(x)
-    assert y.shape == (2, 4, size[0] * scale, size[1] * scale)
+    # The x4 upsampler's light second stage halves the channels (see rsmu).
+    assert upsampler.out_channels == (2 if scale == 4 else 4)
+    assert y.shape == (2, upsampler.out_channels, size[0] * scale, size[1] * scale)
     y.square().mean().backward()
     assert_all_parameters_have_gradients(upsampler)
 
@@ -250,10 +253,47 @@ def test_config_validation_names_the_problem() -> None:
         DualStreamNet(DSConfig(), scale=2)
 
 
-def test_dark_input_is_brightened_by_the_retinex_division(tiny_config: dict) -> None:
-    """Before any training, the guidance prior alone must lift a dark photo's exposure."""
+def test_dark_input_is_brightened_by_the_night_curve(tiny_config: dict) -> None:
+    """Before any training, the guidance prior and the initial curve strength alone must lift a
+    dark photo's exposure."""
     model = DualStreamNet(scale=1, **tiny_config).eval()
     x = torch.rand(1, 3, 32, 32) * 0.05
     with torch.no_grad():
-        _, reflection, _ = model.decompose(x, photo_context(x))
-    assert reflection.mean() > 5 * x.mean()
+        _, _, base, _ = model.decompose(x, photo_context(x))
+    assert base.mean() > 5 * x.mean()
+
+
+@pytest.mark.parametrize("brightness", [0.02, 0.3, 1.0])
+def test_rendered_base_never_clips_and_keeps_hue(tiny_config: dict, brightness: float) -> None:
+    """The base is bounded by construction (illumination >= the pixel's max channel), whatever
+    the learnt correction and strength: random weights, a strong strength, bright pixels."""
+    torch.manual_seed(1)
+    model = DualStreamNet(scale=1, **tiny_config).eval()
+    with torch.no_grad():
+        model.strength[2].bias.fill_(5.0)  # k = e^5: a very strong lift
+        for p in model.illumination.head.parameters():
+            p.normal_(0, 1.0)  # a wild correction
+    x = torch.rand(2, 3, 32, 32) * brightness
+    with torch.no_grad():
+        illumination, reflection, base, _ = model.decompose(x, photo_context(x))
+    assert torch.all(illumination >= x.amax(dim=1, keepdim=True))
+    assert torch.all(reflection <= 1 + 1e-6)
+    assert base.max() <= model.config.white_level + 1e-6
+    # One gain per pixel for all three channels: the input's hue survives.
+    gain = base / x.clamp_min(1e-4)
+    spread = (gain.amax(dim=1) - gain.amin(dim=1))[x.amin(dim=1) > 1e-3]
+    assert spread.max() < 1e-3 * gain.max()
+
+
+def test_residual_is_folded_below_the_ceiling() -> None:
+    from ultrais_core.model.network import add_below_ceiling
+
+    base = torch.tensor([0.0, 0.5, 0.96, 0.97])
+    big = torch.full_like(base, 5.0)
+    assert torch.all(add_below_ceiling(base, big, 0.97) <= 0.97 + 2e-4)  # float rounding
+    small = torch.full_like(base, 1e-3)
+    np.testing.assert_allclose(
+        add_below_ceiling(base[:2], small[:2], 0.97), base[:2] + 1e-3, atol=1e-6
+    )
+    negative = torch.full_like(base, -0.2)
+    np.testing.assert_allclose(add_below_ceiling(base, negative, 0.97), base - 0.2, atol=1e-6)

@@ -11,7 +11,7 @@ from safetensors.torch import save_file
 
 from ultrais_core.errors import WeightsError
 from ultrais_core.model import DualStreamNet
-from ultrais_core.weights import load_weights, read_metadata, save_weights
+from ultrais_core.weights import FORMAT_VERSION, load_weights, read_metadata, save_weights
 
 
 @pytest.mark.parametrize("scale", [1, 4])
@@ -45,7 +45,7 @@ def test_metadata_holds_format_version_and_hyperparameters(
 ) -> None:
     path = save_weights(DualStreamNet(scale=2, **tiny_config), tmp_path / "w.safetensors")
     metadata = read_metadata(path)
-    assert metadata["format_version"] == "1"
+    assert metadata["format_version"] == str(FORMAT_VERSION)
     assert json.loads(metadata["hyperparameters"])["widths"] == list(tiny_config["widths"])
 
 

@@ -85,6 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--real-fraction", type=float, default=0.3, help="share of real (SICE) pairs per batch"
     )
+    train.add_argument(
+        "--night-fraction",
+        type=float,
+        default=0.0,
+        help="share of the synthetic items that are night scenes (training/night.py)",
+    )
+    train.add_argument(
+        "--exposed-fraction",
+        type=float,
+        default=0.0,
+        help="share of the synthetic items that are exposed or dusk photos kept at their exposure",
+    )
     train.set_defaults(handler=run_train)
 
     semantic = commands.add_parser(
@@ -106,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     cascade.add_argument("--data", type=Path, default=DATA_ROOT)
     cascade.add_argument("--seed", type=int, default=0)
     cascade.set_defaults(handler=run_train_cascade_sr)
+
+    export = commands.add_parser(
+        "export-average",
+        help="write a training checkpoint's weight average as a weights file",
+    )
+    export.add_argument("checkpoint", type=Path, help="a run's .ckpt.safetensors")
+    export.add_argument("out", type=Path, help="weights file to write")
+    export.set_defaults(handler=run_export_average)
 
     evaluate = commands.add_parser("evaluate", help="compare the model with baselines")
     evaluate.add_argument(
@@ -274,6 +294,13 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_export_average(args: argparse.Namespace) -> int:
+    from ultrais_core.training.checkpoint import export_average
+
+    print(export_average(args.checkpoint, args.out))
+    return 0
+
+
 def run_train(args: argparse.Namespace) -> int:
     from ultrais_core.training.train import TrainOptions, train
 
@@ -293,6 +320,8 @@ def run_train(args: argparse.Namespace) -> int:
         minutes=args.minutes,
         seed=args.seed,
         real_fraction=args.real_fraction,
+        night_fraction=args.night_fraction,
+        exposed_fraction=args.exposed_fraction,
     )
     train(options)
     return 0

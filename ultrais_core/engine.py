@@ -16,7 +16,7 @@ import torch
 from ultrais_core.cpu_allocator import keep_freed_memory, release_freed_memory
 from ultrais_core.errors import Cancelled, OutOfMemoryError, UltraISError, WeightsError
 from ultrais_core.model.guidance import CONTEXT_SIDE, photo_context
-from ultrais_core.tiling import Tile, plan_tiles, tile_weights
+from ultrais_core.tiling import Tile, plan_tiles
 from ultrais_core.weights import ModelDescriptor, load_weights
 
 log = logging.getLogger(__name__)
@@ -53,14 +53,21 @@ def pick_device(requested: str = "auto") -> torch.device:
 
 
 def pick_dtype(device: torch.device, requested: str = "auto") -> torch.dtype:
-    """fp32 on the CPU; bf16 (else fp16) autocast on CUDA, where the blocks keep their
-    normalisations and softmax in fp32."""
+    """bf16 (else fp16) autocast on CUDA, where the blocks keep their normalisations and softmax
+    in fp32; fp32 on the CPU unless bf16 is asked for.
+
+    NOTE: "auto" stays fp32 on the CPU even where it computes bf16 natively (AVX512-BF16, AMX):
+    measured with `bench/cpu_precision.py` and the shipped weights on such a CPU, bf16 moved
+    8-bit outputs by up to 2/255 at x2 and 3/255 at x4 (mean 0.2-0.5/255), over the 1/255 the
+    issue allows, for 1.0-1.2x the speed. fp16 stays GPU-only: CPU fp16 convolutions are
+    emulated on most CPUs.
+    """
     choices = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
     if requested != "auto":
         if requested not in choices:
             raise UltraISError(f"unknown precision {requested!r}: use auto, fp32, fp16 or bf16")
-        if device.type == "cpu" and requested != "fp32":
-            raise UltraISError("half precision is only offered on a GPU")
+        if device.type == "cpu" and requested == "fp16":
+            raise UltraISError("fp16 is only offered on a GPU; on the CPU use bf16 or fp32")
         return choices[requested]
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -83,60 +90,6 @@ def to_output_dtype(block: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.clip(block * peak + 0.5, 0, peak).astype(dtype)
 
 
-def _store(values: np.ndarray, weights: np.ndarray, target: np.ndarray) -> None:
-    """Normalise blended rows and write them into the canvas, in place: no temporaries the
-    size of the band, which at x4 of a wide photo is hundreds of MB."""
-    np.divide(values, weights, out=values)
-    if target.dtype != np.float32:
-        peak = float(np.iinfo(target.dtype).max)
-        np.multiply(values, peak, out=values)
-        np.add(values, 0.5, out=values)
-        np.clip(values, 0, peak, out=values)
-    np.copyto(target, values, casting="unsafe")
-
-
-class _RowBand:
-    """A float accumulator for the rows that tiles still write to.
-
-    Tiles come row band by row band; once a band starts at output row y, every row above y is
-    final, so it is normalised, converted and written into the output canvas, and the buffer
-    moves down. Memory: one band (tile height x photo width), never a full-size float copy.
-    """
-
-    def __init__(self, rows: int, width: int, output: np.ndarray) -> None:
-        self.values = np.zeros((rows, width, 3), dtype=np.float32)
-        self.weights = np.zeros((rows, width, 1), dtype=np.float32)
-        self.top = 0
-        self.output = output
-
-    def add(self, y: int, x: int, result: np.ndarray, weights: np.ndarray) -> None:
-        rows = slice(y - self.top, y - self.top + result.shape[0])
-        cols = slice(x, x + result.shape[1])
-        self.values[rows, cols] += result * weights
-        self.weights[rows, cols] += weights
-
-    def flush_until(self, row: int) -> None:
-        """Write rows [top, row) to the output and move the buffer down to start at `row`."""
-        count = row - self.top
-        if count <= 0:
-            return
-        out_h, out_w = self.output.shape[:2]
-        stop = min(count, out_h - self.top)
-        if stop > 0:
-            _store(
-                self.values[:stop, :out_w],
-                self.weights[:stop, :out_w],
-                self.output[self.top : self.top + stop],
-            )
-        keep = self.values.shape[0] - count
-        if keep > 0:
-            self.values[:keep] = self.values[count:]
-            self.weights[:keep] = self.weights[count:]
-        self.values[max(keep, 0) :] = 0
-        self.weights[max(keep, 0) :] = 0
-        self.top = row
-
-
 def run_tiled(
     model: TileModel,
     image: np.ndarray,
@@ -151,11 +104,11 @@ def run_tiled(
     cancel: CancelCheck | None = None,
     out_dtype: type = np.float32,
 ) -> np.ndarray:
-    """Run `model` over an H x W x 3 float32 image tile by tile and blend the outputs.
+    """Run `model` over an H x W x 3 float32 image tile by tile (see `tiling`).
 
     The image is padded to a multiple of `align` first so every tile (and the untiled case) sees
-    the same aligned grid. Tiles are blended in a row band and written straight into a canvas
-    of `out_dtype` (float32, uint8 or uint16) of the final size scale * (H, W).
+    the same aligned grid. Each tile's core is written straight into a canvas of `out_dtype`
+    (float32, uint8 or uint16) of the final size scale * (H, W): no float copy of the output.
     """
     height, width = image.shape[:2]
     pad_h, pad_w = -height % align, -width % align
@@ -167,21 +120,24 @@ def run_tiled(
     full_h, full_w = padded.shape[:2]
     tiles = plan_tiles(full_h, full_w, tile=tile, overlap=overlap, align=align)
     output = np.empty((height * scale, width * scale, 3), dtype=out_dtype)
-    band = _RowBand(max(t.height for t in tiles) * scale, full_w * scale, output)
     on_gpu = device.type == "cuda"
 
-    def blend(index: int, t: Tile, result: torch.Tensor, copied: torch.cuda.Event | None) -> None:
+    def store(index: int, t: Tile, result: torch.Tensor, copied: torch.cuda.Event | None) -> None:
         if copied is not None:
             copied.synchronize()
-        band.flush_until(t.y0 * scale)
-        weights = tile_weights(t, full_h, full_w, overlap, scale)[..., None]
-        band.add(t.y0 * scale, t.x0 * scale, result.numpy(), weights)
+        # The core, in output pixels, clipped to the unpadded photo.
+        y0, x0 = t.core_y0 * scale, t.core_x0 * scale
+        y1, x1 = min(t.core_y1, height) * scale, min(t.core_x1, width) * scale
+        if y1 > y0 and x1 > x0:
+            oy, ox = (t.core_y0 - t.y0) * scale, (t.core_x0 - t.x0) * scale
+            core = result.numpy()[oy : oy + y1 - y0, ox : ox + x1 - x0]
+            output[y0:y1, x0:x1] = to_output_dtype(core, output.dtype)
         if progress is not None:
             progress(index + 1, len(tiles))
 
     # NOTE: on CUDA the loop runs one tile ahead: kernels are queued for tile i, its result is
-    # copied back asynchronously into pinned memory, and only then does the host blend tile
-    # i - 1, so blending (tens of ms per output MP) overlaps the GPU's work instead of idling it.
+    # copied back asynchronously into pinned memory, and only then does the host store tile
+    # i - 1, so the copy into the canvas overlaps the GPU's work instead of idling it.
     pending: tuple[int, Tile, torch.Tensor, torch.cuda.Event | None] | None = None
     for index, t in enumerate(tiles):
         if cancel is not None and cancel():
@@ -191,18 +147,17 @@ def run_tiled(
         batch = patch.pin_memory().to(device, non_blocking=True) if on_gpu else patch.to(device)
         result = model(batch, context)[0].float().clamp(0, 1).permute(1, 2, 0)
         if not on_gpu:
-            blend(index, t, result.cpu(), None)  # .cpu(): for MPS; a no-op on the CPU
+            store(index, t, result.cpu(), None)  # .cpu(): for MPS; a no-op on the CPU
             continue
         host = torch.empty(result.shape, dtype=torch.float32, pin_memory=True)
         host.copy_(result, non_blocking=True)
         copied = torch.cuda.Event()
         copied.record()
         if pending is not None:
-            blend(*pending)
+            store(*pending)
         pending = (index, t, host, copied)
     if pending is not None:
-        blend(*pending)
-    band.flush_until(full_h * scale)
+        store(*pending)
     return output
 
 
@@ -280,15 +235,18 @@ class Engine:
         return self._models[scale]
 
     def auto_tile(self, descriptor: ModelDescriptor) -> int:
-        """A tile side (input pixels) whose activations fit the memory at hand.
+        """A tile core side (input pixels) whose activations, context included, fit the memory
+        at hand.
 
-        Peak bytes per input pixel were measured with `python -m bench` on the small config:
-        2.9k, 3.65k and 8.5k at x1, x2 and x4 (rounded up here by a third); larger networks
-        scale with the square root of their parameter count. On the CPU a bigger tile is not
-        faster (the per-pixel cost rose with the tile side: 8.7 s/MP at 128 px vs 13.2 at 512 px
-        at x2), so CPU tiles are capped at 384 px, 320 px at x2 where that measured best.
+        Peak bytes per input pixel of one forward pass, measured on the small config (fresh
+        process, RSS): about 1.9k, 2.7k and 3.5k at x1, x2 and x4 (rounded up here by a third);
+        larger networks scale with the square root of their parameter count. The tile computes
+        its core plus `overlap` pixels of context on each side, so a larger core wastes less on
+        context ((core + 2 overlap)^2 / core^2: 1.56x at a 512 px core and 64 px context) but
+        holds more memory; on the CPU the budget is 1 GB, which keeps a 2 MP x4 job under
+        1.2 GB in all.
         """
-        measured = {1: 2_900, 2: 3_650, 4: 8_500}[descriptor.scale] * 4 / 3
+        measured = {1: 1_900, 2: 2_700, 4: 3_500}[descriptor.scale] * 4 / 3
         bytes_per_pixel = measured * max(1.0, descriptor.parameters / 700_000) ** 0.5
         if self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)
@@ -296,8 +254,8 @@ class Engine:
             if self.dtype != torch.float32:
                 bytes_per_pixel /= 2
         else:
-            budget, cap = 1.5e9, 320 if descriptor.scale == 2 else 384
-        side = min(cap, int((budget / bytes_per_pixel) ** 0.5))
+            budget, cap = 1.0e9, 512
+        side = min(cap, int((budget / bytes_per_pixel) ** 0.5) - 2 * self.overlap)
         return max(MIN_TILE, side - side % descriptor.size_multiple)
 
     def enhance(
@@ -366,13 +324,13 @@ class Engine:
 
     def estimate_memory(self, height: int, width: int, scale: int, out_dtype: type) -> int:
         """Bytes of host memory a job needs beyond the loaded photo: the output canvas, the
-        padded float input, and one row band of float accumulators (tile height x width)."""
+        padded float input, and two tiles' float outputs (one in flight on a GPU)."""
         out_pixels = height * width * scale * scale
         canvas = out_pixels * 3 * np.dtype(out_dtype).itemsize
         padded_input = height * width * 3 * 4
-        band_rows = min(height, self.tile or 512) * scale
-        band = band_rows * width * scale * 4 * 4 * 2  # values + weights, and one in flight
-        return canvas + padded_input + band
+        side = (min(max(height, width), self.tile or 512) + 2 * self.overlap) * scale
+        tiles = side * side * 3 * 4 * 2
+        return canvas + padded_input + tiles
 
     def check_memory(self, height: int, width: int, scale: int, out_dtype: type) -> None:
         """Refuse, before any work, a job that cannot fit in the memory available now."""

@@ -78,6 +78,28 @@ class LocalBlock(nn.Module):
         return self.ffn(self.project(a * b).add_(x))
 
 
+class GatedRefinement(nn.Module):
+    """LocalBlock's spatial half alone (norm, 1x1, depthwise 3x3, gate, 1x1, residual).
+
+    NOTE: for the full-resolution end of the decoder, where every operation is paid per output
+    pixel: the fusion with illumination and semantics happens one level down, and this only
+    restores the edges the upsampling blurred.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.norm = LayerNorm2d(channels)
+        self.expand = nn.Conv2d(channels, channels * 2, kernel_size=1)
+        self.depthwise = nn.Conv2d(
+            channels * 2, channels * 2, kernel_size=3, padding=1, groups=channels * 2
+        )
+        self.project = nn.Conv2d(channels, channels, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = self.depthwise(self.expand(self.norm(x))).chunk(2, dim=1)
+        return self.project(a * b).add_(x)
+
+
 class Downsample(nn.Module):
     """Halve the resolution without aliasing-prone strided convs: pixel-unshuffle, then 1x1."""
 

@@ -3,9 +3,12 @@ Illuminating and Super-Resolving Ultra-Dark Images" (TNNLS 2024), written from t
 
 Data flow (names as in the paper):
     x^LL --max-RGB, blur--> u^IG --illumination U-Net (+ photo context)--> u^NL
-    v^NL = x^LL / u^NL                                   (Retinex division, u^NL kept >= u_min)
+    u = max(u^NL, max-RGB(x^LL))                         (illumination never below the input)
+    v^NL = x^LL / u                                      (Retinex division: v in [0, 1])
+    base = v^NL * white * f_k(u)                         (night rendering, see below)
     v^NL --reflection U-Net, decoder with ISDM (IMU with illumination features, SMU with
-            frozen semantic features) at every level--> RSMU --> head --> y^NS (+ upsampled v)
+            frozen semantic features) at the half- and quarter-resolution levels, a light
+            gated refinement at full resolution--> RSMU --> head --> y^NS (+ upsampled base)
 
 Choices the paper leaves open, and why:
 - One network per output scale (x1, x2, x4), each in its own weights file. The three tasks see
@@ -13,8 +16,25 @@ Choices the paper leaves open, and why:
   few MB, let the engine load only the scale in use, and let each scale be retrained alone.
 - The illumination is one channel in (u_min, 1): colour correction is left to the reflection
   stream, because a per-channel illumination divides noise-dominated shadows into colour casts.
-  It is parameterised around the guidance (u = u^IG / target, corrected by the U-Net in logit
-  space), so training starts from a sensible local exposure instead of from nothing.
+  It is parameterised around the guidance (u = u^IG, corrected by the U-Net in logit space).
+- Night rendering by construction. Dividing the whole illumination out (the paper's Retinex
+  step) brings every region to one daylight level: lamps and lit subjects clip, black skies are
+  lifted to murk. Instead the illumination is kept, through a highlight-compressing curve:
+  base = x * white * (1 + k) / (1 + k * u), i.e. v * f_k(u) with f_k(u) = white (1 + k) u /
+  (1 + k u), Reinhard's curve normalised to f_k(1) = white. The photo-wide strength k (an MLP on
+  the photo context, >= 0) sets how much the darks are lifted (gain up to white (1 + k) as
+  u -> 0); k -> 0 is the identity (times white), which is what an exposed photo needs. Because u
+  is kept >= max-RGB(x) pixel by pixel, the base never passes `white` (0.97, under the 250/255
+  clipping level) and its hue is the input's (all channels scale alike): highlights cannot
+  blow and lit colours cannot bleach. Where u is the input itself (bright pixels), the base is
+  the global monotone curve f_k of the input, so lightness order among them is kept. The
+  network's learnt u (>= the input) only lowers local gain: it lifts shadows less where they
+  are noise, or keeps a dark sky dark.
+- Full resolution is kept light (most of the pixels, so most of the time): the ISDM blocks, the
+  expensive part (attention plus a gated feed-forward), run at half and quarter resolution;
+  level 0 of every stream (encoders, decoder) gets one gated depthwise refinement (NAFNet's
+  simple gate) instead of blocks with a feed-forward. The x4
+  upsampler's second stage is a light two-path one (see `rsmu`).
 - Tile exactness: the only photo-wide input is `context` (exposure statistics, see
   `guidance.photo_context`) modulating the illumination bottleneck (FiLM). Everything else is
   convolution, per-pixel LayerNorm, or attention in windows aligned to the photo grid. Inputs
@@ -26,7 +46,7 @@ Choices the paper leaves open, and why:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from itertools import pairwise
 from typing import Any
 
@@ -41,7 +61,13 @@ from ultrais_core.model.guidance import (
     illumination_guidance,
     photo_context,
 )
-from ultrais_core.model.layers import Downsample, LayerNorm2d, Upsample, stack_blocks
+from ultrais_core.model.layers import (
+    Downsample,
+    GatedRefinement,
+    LayerNorm2d,
+    Upsample,
+    stack_blocks,
+)
 from ultrais_core.model.rsmu import RSMU
 from ultrais_core.model.semantic import SemanticExtractor
 
@@ -55,13 +81,18 @@ class DSConfig:
         widths: reflection stream channels per level (the number of levels is its length).
         illumination_widths: illumination stream channels per level.
         semantic_widths: semantic extractor channels per level.
-        blocks: LocalBlocks per encoder level of the reflection stream.
+        blocks: LocalBlocks per encoder level of the reflection stream (level 0, at full
+            resolution, always has one light `GatedRefinement` instead).
         heads: attention heads of the ISDM at each level.
         window: stride of the overlapping attention windows (each 2 x window wide), in pixels
             of each level's feature map.
         upsampler_channels: channels at the output resolution.
         guidance_sigma: blur of the illumination guidance, in input pixels.
         min_illumination: floor of u^NL; bounds the gain of the Retinex division (x100).
+        white_level: largest value of the rendered base (sRGB); below the 250/255 at which a
+            pixel counts as clipped.
+        initial_strength: the curve strength k the network starts from (before training
+            moves the exposure MLP).
     """
 
     scale: int = 2
@@ -74,7 +105,8 @@ class DSConfig:
     upsampler_channels: int = 16
     guidance_sigma: float = 2.0
     min_illumination: float = 0.01
-    exposure_target: float = field(default=0.6)
+    white_level: float = 0.97
+    initial_strength: float = 8.0
 
     def __post_init__(self) -> None:
         levels = len(self.widths)
@@ -136,13 +168,18 @@ class IlluminationUNet(nn.Module):
     def __init__(self, *, widths: tuple[int, ...]) -> None:
         super().__init__()
         self.stem = nn.Conv2d(5, widths[0], kernel_size=3, padding=1)
-        self.encoders = nn.ModuleList([stack_blocks(w, 1) for w in widths])
+        # Full resolution gets the light block (no feed-forward): see the module docstring.
+        self.encoders = nn.ModuleList(
+            [full_resolution_block(widths[0])] + [stack_blocks(w, 1) for w in widths[1:]]
+        )
         self.downs = nn.ModuleList(Downsample(a, b) for a, b in pairwise(widths))
         self.film = nn.Sequential(
             nn.Linear(CONTEXT_FEATURES, 32), nn.GELU(), nn.Linear(32, widths[-1] * 2)
         )
         self.ups = nn.ModuleList(Upsample(b, a) for a, b in pairwise(widths))
-        self.decoders = nn.ModuleList([stack_blocks(w, 1) for w in widths[:-1]])
+        self.decoders = nn.ModuleList(
+            [full_resolution_block(widths[0])] + [stack_blocks(w, 1) for w in widths[1:-1]]
+        )
         self.head = nn.Conv2d(widths[0], 1, kernel_size=3, padding=1)
 
     def forward(
@@ -185,28 +222,37 @@ class DualStreamNet(nn.Module):
         self.illumination = IlluminationUNet(widths=c.illumination_widths)
         self.semantic = SemanticExtractor(widths=c.semantic_widths)
 
+        # Photo-wide strength k of the night curve (log k, from the exposure statistics).
+        self.strength = nn.Sequential(nn.Linear(CONTEXT_FEATURES, 32), nn.GELU(), nn.Linear(32, 1))
+        # Small, not zero: a zero last layer would leave the first one without gradients.
+        nn.init.normal_(self.strength[2].weight, std=1e-3)
+        nn.init.constant_(self.strength[2].bias, math.log(c.initial_strength))
         self.stem = nn.Conv2d(4, c.widths[0], kernel_size=3, padding=1)
         self.encoders = nn.ModuleList(
-            [stack_blocks(w, n) for w, n in zip(c.widths, c.blocks, strict=True)]
+            [full_resolution_block(c.widths[0])]
+            + [stack_blocks(w, n) for w, n in zip(c.widths[1:], c.blocks[1:], strict=True)]
         )
         self.downs = nn.ModuleList(Downsample(a, b) for a, b in pairwise(c.widths))
         self.ups = nn.ModuleList(Upsample(b, a) for a, b in pairwise(c.widths))
-        # ISDM at every decoder level, bottleneck included; index = level (0 = full resolution).
-        self.modulators = nn.ModuleList(
-            ISDM(
-                channels=c.widths[level],
-                illumination_channels=c.illumination_widths[level],
-                semantic_channels=c.semantic_widths[level],
-                heads=c.heads[level],
-                window=c.window,
-            )
-            for level in range(levels)
+        # ISDM at every decoder level but full resolution, bottleneck included; keyed by level.
+        self.modulators = nn.ModuleDict(
+            {
+                str(level): ISDM(
+                    channels=c.widths[level],
+                    illumination_channels=c.illumination_widths[level],
+                    semantic_channels=c.semantic_widths[level],
+                    heads=c.heads[level],
+                    window=c.window,
+                )
+                for level in range(1, levels)
+            }
         )
+        self.refine = GatedRefinement(c.widths[0])
         self.output_norm = LayerNorm2d(c.widths[0])
         self.upsampler = RSMU(
             in_channels=c.widths[0], out_channels=c.upsampler_channels, scale=c.scale
         )
-        self.head = nn.Conv2d(c.upsampler_channels, 3, kernel_size=3, padding=1)
+        self.head = nn.Conv2d(self.upsampler.out_channels, 3, kernel_size=3, padding=1)
 
     @property
     def size_multiple(self) -> int:
@@ -219,8 +265,9 @@ class DualStreamNet(nn.Module):
 
     def decompose(
         self, x: torch.Tensor, context: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
-        """Illumination u^NL, reflection v^NL and the illumination decoder features."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """Illumination u (>= the input's max-RGB), reflection v = x / u in [0, 1], the rendered
+        base v * f_k(u) (see the module docstring) and the illumination decoder features."""
         c = self.config
         guidance = illumination_guidance(x, self.guidance_kernel)
         log_guidance = torch.log(guidance + 1e-3) / math.log(1e-3)  # ~[0, 1]: 0 = bright
@@ -228,15 +275,19 @@ class DualStreamNet(nn.Module):
             torch.cat([guidance, log_guidance, x], dim=1), context
         )
         # u = u_min + (1 - u_min) * sigmoid(logit(prior) + correction): bounded, smooth, and equal
-        # to the guidance-based prior when the correction is zero.
-        prior = (guidance / c.exposure_target).clamp(c.min_illumination * 1.1, 0.99)
+        # to the guidance when the correction is zero.
+        prior = guidance.clamp(c.min_illumination * 1.1, 0.99)
         prior = (prior - c.min_illumination) / (1 - c.min_illumination)
         logit = torch.log(prior) - torch.log1p(-prior)
         illumination = c.min_illumination + (1 - c.min_illumination) * torch.sigmoid(
             logit + correction
         )
+        # NOTE: never below the pixel's own brightest channel, so v <= 1 and the base <= white.
+        illumination = torch.maximum(illumination, x.amax(dim=1, keepdim=True))
         reflection = x / illumination
-        return illumination, reflection, illumination_features
+        strength = self.strength(context).clamp(-6.0, 6.0).exp().view(-1, 1, 1, 1)
+        base = x * (c.white_level * (1 + strength) / (1 + strength * illumination))
+        return illumination, reflection, base, illumination_features
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """Enhance `x` (N x 3 x H x W, [0,1]). `context` defaults to the batch's own statistics;
@@ -253,9 +304,9 @@ class DualStreamNet(nn.Module):
         if context is None:
             context = photo_context(x)
         x = pad_to_multiple(x, c.size_multiple)
-        illumination, reflection, illumination_features = self.decompose(x, context)
-        bounded = reflection.clamp(0, 2)
-        semantic_features = self.semantic(bounded.clamp(0, 1))
+        illumination, reflection, base, illumination_features = self.decompose(x, context)
+        bounded = reflection.clamp(0, 1)
+        semantic_features = self.semantic(bounded)
 
         r = self.stem(torch.cat([bounded, torch.log(illumination)], dim=1))
         skips = []
@@ -265,17 +316,38 @@ class DualStreamNet(nn.Module):
             r = encoder(r)
             skips.append(r)
         last = len(c.widths) - 1
-        r = self.modulators[last](r, illumination_features[0], semantic_features[last])
-        for step, level in enumerate(reversed(range(last))):
+        r = self.modulators[str(last)](r, illumination_features[0], semantic_features[last])
+        for step, level in enumerate(reversed(range(1, last))):
             r = self.ups[level](r) + skips[level]
-            r = self.modulators[level](r, illumination_features[step + 1], semantic_features[level])
+            r = self.modulators[str(level)](
+                r, illumination_features[step + 1], semantic_features[level]
+            )
+        r = self.refine(self.ups[0](r) + skips[0])
         residual = self.head(self.upsampler(self.output_norm(r)))
-        base = bounded.clamp(0, 1)
         if c.scale > 1:
             base = F.interpolate(base, scale_factor=c.scale, mode="bilinear", align_corners=False)
-        output = base + residual
+        output = add_below_ceiling(base, residual, c.white_level)
         crop = (slice(None), slice(None), slice(0, height * c.scale), slice(0, width * c.scale))
         return output[crop], illumination[..., :height, :width]
+
+
+def add_below_ceiling(base: torch.Tensor, residual: torch.Tensor, ceiling: float) -> torch.Tensor:
+    """base + residual, with the positive part of the residual folded smoothly under `ceiling`:
+    base + h tanh(r / h) with h = ceiling - base, per channel.
+
+    NOTE: the base is already <= ceiling by construction; this keeps the learnt residual
+    (detail, denoising) from pushing a highlight the curve kept over it. For a residual small
+    against the headroom it is the plain sum (tanh(x) ~ x); negative residuals pass unchanged.
+    """
+    headroom = (ceiling - base).clamp_min(1e-4)
+    lift = residual.clamp_min(0)
+    return base + headroom * torch.tanh(lift / headroom) + residual.clamp_max(0)
+
+
+def full_resolution_block(channels: int) -> nn.Module:
+    """The block every stream uses at full input resolution: a gated depthwise refinement
+    without LocalBlock's feed-forward, which cost a tenth of the x2 network's time there."""
+    return nn.Sequential(GatedRefinement(channels))
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:

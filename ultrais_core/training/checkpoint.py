@@ -76,3 +76,25 @@ def load_checkpoint(
         if state:
             optimizer.state[parameter] = state
     return json.loads(metadata.get("state", "{}"))
+
+
+def export_average(checkpoint: Path, out: Path, *, notes: str = "") -> Path:
+    """Write a checkpoint's weight average (what a finished run would ship) as a weights file,
+    so a run still in progress can be evaluated and its weights committed when they improve."""
+    from ultrais_core.model import DSConfig, DualStreamNet
+    from ultrais_core.training.train import config_options
+    from ultrais_core.weights import save_weights
+
+    state = json.loads(read_header_metadata(checkpoint).get("state", "{}"))
+    options = state.get("options", {})
+    try:
+        tensors = load_file(str(checkpoint))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise WeightsError(f"{checkpoint}: unreadable checkpoint ({error})") from None
+    prefix = "average." if any(k.startswith("average.") for k in tensors) else "model."
+    config: DSConfig = config_options(options)
+    model = DualStreamNet(config)
+    model.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
+    summary = {"from_checkpoint": checkpoint.name, "step": state.get("step"), "notes": notes}
+    save_weights(model, out, notes=json.dumps(summary))
+    return out

@@ -7,6 +7,12 @@ Two kinds of material are mixed:
 * real under/well-exposed pairs (``<root>/sice_zerodce/{low,high}/s<stack>_<id>.jpg``), whose
   low frame is box-downscaled in linear light to become the input.
 
+The clean photos give three kinds of synthetic item: a daylight scene under-exposed 8x-150x
+(target: the clean photo), a night scene lit by artificial light (target: its good night
+rendering, :mod:`ultrais_core.training.night`), and an exposed or dusk photo darkened at most 3x
+(target: the same exposure, only cleaned and upscaled), so the network brightens what is dark and
+leaves what is exposed.
+
 The validation split is fixed by hashing names, never by random draws, so it is identical on
 every machine and every run, and it is cut by *source*: by the clean photo's relative path, and
 by the exposure stack for real pairs (two low frames of one stack share their high frame, so a
@@ -40,9 +46,12 @@ from ultrais_core.training.degrade import (
     DegradeParams,
     DegradeSample,
     apply_degradation,
+    linear_to_srgb,
     real_pair_input,
     sample_degradation,
+    srgb_to_linear,
 )
+from ultrais_core.training.night import night_photo_input, sample_night_scene, synthesize_night_pair
 
 Split = Literal["train", "val"]
 
@@ -546,6 +555,8 @@ class PairDataset(Dataset):
         real_fraction: float = 0.3,
         seed: int = 0,
         *,
+        night_fraction: float = 0.0,
+        exposed_fraction: float = 0.0,
         length: int = 2000,
         degrade_params: DegradeParams | None = None,
     ) -> None:
@@ -553,12 +564,16 @@ class PairDataset(Dataset):
             raise ValueError("scale, crop_lr and length must be positive")
         if not 0.0 <= real_fraction <= 1.0:
             raise ValueError("real_fraction must lie in [0, 1]")
+        if night_fraction < 0 or exposed_fraction < 0 or night_fraction + exposed_fraction > 1:
+            raise ValueError("night_fraction and exposed_fraction must be >= 0 and sum to <= 1")
         if split not in ("train", "val"):
             raise ValueError(f"split must be 'train' or 'val', not {split!r}")
         self.scale = scale
         self.split = split
         self.crop_lr = crop_lr
         self.real_fraction = real_fraction
+        self.night_fraction = night_fraction
+        self.exposed_fraction = exposed_fraction
         self.seed = seed
         self.length = length
         self.degrade_params = degrade_params or DegradeParams()
@@ -600,7 +615,73 @@ class PairDataset(Dataset):
         use_real = self._material.real_count > 0 and (
             self._material.clean_count == 0 or rng.random() < self.real_fraction
         )
-        return self._real_item(rng) if use_real else self._synthetic_item(rng)
+        if use_real:
+            return self._real_item(rng)
+        # Of the synthetic items, night and exposed take their fractions, daylight the rest.
+        kind = rng.random()
+        if kind < self.night_fraction:
+            return self._night_item(rng)
+        if kind < self.night_fraction + self.exposed_fraction:
+            return self._exposed_item(rng)
+        return self._synthetic_item(rng)
+
+    def _clean_crop(self, rng: np.random.Generator) -> tuple[int, np.ndarray, tuple[int, int]]:
+        """A random clean photo at least one high-resolution crop large, and a crop position."""
+        size = self.crop_lr * self.scale
+        # Some clean photos (BSDS is 481x321) are smaller than a x4 crop of 256 px: draw again
+        # rather than fail; a few tries find a large one, since most photos are.
+        for _ in range(32):
+            i = int(rng.integers(self._material.clean_count))
+            img = self._material.clean(i)
+            h, w = img.shape[:2]
+            if h >= size and w >= size:
+                break
+        else:
+            raise UltraISError(f"no clean image is as large as the {size} px crop")
+        y, x = int(rng.integers(h - size + 1)), int(rng.integers(w - size + 1))
+        return i, img, (y, x)
+
+    def _context_size(self, img: np.ndarray) -> tuple[tuple[int, int], float]:
+        """(width, height) of the whole photo as the engine's context sees it, and the extra
+        area-reduction factor beyond the network input."""
+        h, w = img.shape[:2]
+        shrink = max(1.0, max(h, w) / self.scale / CONTEXT_SIDE)
+        size = (max(1, round(w / self.scale / shrink)), max(1, round(h / self.scale / shrink)))
+        return size, shrink
+
+    def _night_item(self, rng: np.random.Generator) -> TrainingSample:
+        _, img, (y, x) = self._clean_crop(rng)
+        size = self.crop_lr * self.scale
+        h, w = img.shape[:2]
+        scene = sample_night_scene(rng)
+        crop = to_float(np.ascontiguousarray(img[y : y + size, x : x + size]))
+        region = (y / h, x / w, size / h, size / w)
+        low, high = synthesize_night_pair(crop, self.scale, scene, rng, region, w / h)
+        low, high = _augment([low, high], rng)
+        small_size, shrink = self._context_size(img)
+        small = to_float(cv2.resize(img, small_size, interpolation=cv2.INTER_AREA))
+        photo = night_photo_input(small, scene, rng, shrink)
+        return TrainingSample(np.ascontiguousarray(low), np.ascontiguousarray(high), photo)
+
+    def _exposed_item(self, rng: np.random.Generator) -> TrainingSample:
+        """An exposed or dusk photo (darkened 1x-3x, a third of them not at all); the target
+        keeps that exposure: the network must learn to leave such photos alone."""
+        i, img, (y, x) = self._clean_crop(rng)
+        size = self.crop_lr * self.scale
+        (crop,) = _augment([img[y : y + size, x : x + size]], rng)
+        clean = to_float(np.ascontiguousarray(crop))
+        settings = sample_degradation(rng, self.scale, self.degrade_params)
+        darkening = 1.0 if rng.random() < 1 / 3 else float(np.exp(rng.uniform(0, np.log(3.0))))
+        # Daylight-level light: ten times the electrons of the dark draws, no white-balance error.
+        settings = replace(
+            settings,
+            exposure_factor=darkening,
+            wb_gains=(1.0, 1.0, 1.0),
+            electrons=settings.electrons * 10,
+        )
+        low = apply_degradation(clean, self.scale, settings, rng)
+        high = linear_to_srgb(srgb_to_linear(clean) / np.float32(darkening)).astype(np.float32)
+        return TrainingSample(low, high, self._synthetic_photo(i, settings, rng))
 
     def _synthetic_item(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         size = self.crop_lr * self.scale

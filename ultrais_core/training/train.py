@@ -21,12 +21,12 @@ from torch.utils.data import DataLoader
 
 from ultrais_core.console import progress_bar
 from ultrais_core.engine import pick_device
-from ultrais_core.model import DualStreamNet, config_for
+from ultrais_core.model import DSConfig, DualStreamNet, config_for
 from ultrais_core.training.averaging import WeightAverage
 from ultrais_core.training.checkpoint import load_checkpoint, save_checkpoint
 from ultrais_core.training.data import PairDataset
 from ultrais_core.training.losses import LossWeights, total_loss
-from ultrais_core.weights import load_weights, save_weights
+from ultrais_core.weights import save_weights
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,14 @@ class TrainOptions:
     validate_every: int = 250
     checkpoint_minutes: float = 5.0
     real_fraction: float = 0.3
+    night_fraction: float = 0.0
+    exposed_fraction: float = 0.0
     workers: int = 1
+
+
+def config_options(options: dict[str, str]) -> DSConfig:
+    """The network configuration a run's saved options (all strings) describe."""
+    return config_for(options.get("config", "small"), int(options.get("scale", "2")))
 
 
 def learning_rate(progress: float, step: int, peak: float, warmup: int = 100) -> float:
@@ -65,10 +72,14 @@ def learning_rate(progress: float, step: int, peak: float, warmup: int = 100) ->
 
 def initialise_from(model: DualStreamNet, path: Path) -> int:
     """Copy every tensor of another weights file whose name and shape match (e.g. the body of
-    the x2 network into a x4 one, whose upsampler differs). Returns how many were copied."""
-    source, _ = load_weights(path)
+    the x2 network into a x4 one, whose upsampler differs). Returns how many were copied.
+
+    The tensors are read as they are, without rebuilding the file's network, so files of an
+    older format version (other blocks, other hyper-parameters) can seed a new design.
+    """
+    source = load_file(str(path))
     own = model.state_dict()
-    matched = {k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape}
+    matched = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
     own.update(matched)
     model.load_state_dict(own)
     return len(matched)
@@ -131,6 +142,8 @@ def train(options: TrainOptions) -> Path:
         crop_lr=options.crop,
         real_fraction=options.real_fraction,
         seed=options.seed,
+        night_fraction=options.night_fraction,
+        exposed_fraction=options.exposed_fraction,
         length=max(1, options.steps * options.batch),
     )
     validation = PairDataset(
@@ -140,6 +153,8 @@ def train(options: TrainOptions) -> Path:
         crop_lr=max(64, options.crop),
         real_fraction=0.5,
         seed=1234,
+        night_fraction=options.night_fraction,
+        exposed_fraction=options.exposed_fraction,
         length=32,
     )
     val_batches = list(DataLoader(validation, batch_size=8))
