@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from app.adjustments import exposure_gain
+from app.develop.adjustments import exposure_gain
 
 THUMBNAIL_EDGE = 160
 RESULT_DTYPE = np.uint16  # what the engine is asked for, and what the cache holds

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from app.export_options import DEFAULT_PATTERN, FORMAT_BY_KEY, ExportOptions
+from app.export.export_options import DEFAULT_PATTERN, FORMAT_BY_KEY, ExportOptions
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app import theme  # noqa: E402
-from app.adjustments import SLIDERS  # noqa: E402
+from app.develop.adjustments import SLIDERS  # noqa: E402
 from app.main_window import SAMPLE_PHOTO, MainWindow  # noqa: E402
 from ultrais_core.errors import Cancelled  # noqa: E402
 
@@ -213,9 +213,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.same_priority:
-        import app.worker
+        import app.jobs.worker
 
-        app.worker.lower_thread_priority = lambda increment=5: None
+        app.jobs.worker.lower_thread_priority = lambda increment=5: None
 
     use_real = args.engine == "real" or (args.engine == "auto" and weights_present())
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -38,9 +38,9 @@ from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QMouseEvent  # noqa:
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app import theme  # noqa: E402
-from app.batch_plan import make_spec  # noqa: E402
-from app.batch_session import BatchSession  # noqa: E402
-from app.export_options import BATCH_TO_EXPORT_FORMAT, ExportOptions  # noqa: E402
+from app.export.batch_plan import make_spec  # noqa: E402
+from app.export.batch_session import BatchSession  # noqa: E402
+from app.export.export_options import BATCH_TO_EXPORT_FORMAT, ExportOptions  # noqa: E402
 from app.icons import app_icon  # noqa: E402
 from app.main_window import SAMPLE_PHOTO, MainWindow  # noqa: E402
 

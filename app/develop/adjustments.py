@@ -202,7 +202,7 @@ def apply_adjustments(
         matched_input: the input at the same size, already multiplied by its exposure gain.
         adj: slider values.
         blur_radius: detail/noise blur radius in pixels of these arrays (it depends on zoom).
-        blur: the tent blur; `smooth` here, an equal but faster OpenCV one in `app.render`.
+        blur: the tent blur; `smooth` here, an equal but faster OpenCV one in `app.views.render`.
     Returns:
         A new HxWx3 float32 array clipped to [0, 1].
     """

@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.adjustments import SLIDERS, Adjustments
-from app.histogram import HistogramWidget
+from app.develop.adjustments import SLIDERS, Adjustments
+from app.develop.histogram import HistogramWidget
+from app.develop.slider_row import SliderRow
 from app.icons import icon
-from app.slider_row import SliderRow
 
 SCALES = (1, 2, 4)
 # Wide enough for sliders that can be set to a hundredth; the dock is sized from the panel's

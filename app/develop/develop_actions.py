@@ -14,11 +14,11 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
-from app.adjustments import Adjustments
-from app.develop_settings import DevelopSettings, DevelopStore
+from app.develop.adjustments import Adjustments
+from app.develop.develop_settings import DevelopSettings, DevelopStore
 from app.icons import icon
-from app.photo_view import PhotoView
-from app.scales_view import SCALES
+from app.views.photo_view import PhotoView
+from app.views.scales_view import SCALES
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow

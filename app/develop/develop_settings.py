@@ -23,10 +23,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from app.adjustments import SLIDER_BY_NAME, Adjustments
-from app.photo_library import PhotoLibrary, hash_file
+from app.develop.adjustments import SLIDER_BY_NAME, Adjustments
+from app.develop.photo_library import PhotoLibrary, hash_file
+from app.jobs.worker import CallWorker, TaskRunner
 from app.photos import Photo
-from app.worker import CallWorker, TaskRunner
 
 log = logging.getLogger(__name__)
 

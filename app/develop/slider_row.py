@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QSlider, QToolButton, QWidget
 
-from app.adjustments import SliderSpec
+from app.develop.adjustments import SliderSpec
 from app.icons import icon
 
 MERGE_WINDOW_S = 1.0

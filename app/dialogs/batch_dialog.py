@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.adjustments import Adjustments
-from app.batch_plan import BATCH_FORMATS, BatchSetupError, BatchSpec, make_spec, plan_photos
+from app.develop.adjustments import Adjustments
+from app.export.batch_plan import BATCH_FORMATS, BatchSetupError, BatchSpec, make_spec, plan_photos
 from app.icons import icon
 from ultrais_core.batch.planner import PlanError
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.export_options import FORMATS, ExportOptions, PatternError, is_original, output_path
+from app.export.export_options import FORMATS, ExportOptions, PatternError, is_original, output_path
 from app.icons import icon
 
 SCALES = (1, 2, 4)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.export_options import FORMATS, PatternError, check_pattern
+from app.export.export_options import FORMATS, PatternError, check_pattern
 from app.icons import icon
 from app.settings import Settings
 

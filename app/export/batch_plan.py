@@ -38,7 +38,7 @@ import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from app.adjustments import Adjustments
+from app.develop.adjustments import Adjustments
 from ultrais_core.batch import planner
 from ultrais_core.batch.manifest import Manifest, driver_lock, wait_for_old_workers
 from ultrais_core.batch.runner import BatchError, BatchOptions, Summary, reconcile, record

@@ -20,9 +20,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app import batch_plan
-from app.batch_plan import BatchSetupError, BatchSpec, Reconciled
-from app.worker import CallWorker, TaskRunner
+from app.export import batch_plan
+from app.export.batch_plan import BatchSetupError, BatchSpec, Reconciled
+from app.jobs.worker import CallWorker, TaskRunner
 from ultrais_core.batch.manifest import ManifestError
 from ultrais_core.batch.planner import PlanError
 from ultrais_core.batch.runner import BatchError

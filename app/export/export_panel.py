@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.batch_session import BatchSession
-from app.export_queue import (
+from app.export.batch_session import BatchSession
+from app.export.export_queue import (
     CANCELLED,
     CHECKING,
     DONE,

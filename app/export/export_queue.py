@@ -7,7 +7,7 @@ or failed with the reason; failed and cancelled items can be retried.
 Export all adds its items as one batch (`BatchSession`): they start as "checking" while the
 batch manifest in the output folder is read, then become waiting, skipped (done before with
 the same settings) or failed; each one that runs is recorded in the manifest, so the command
-line can resume the batch and the other way round (see `app.batch_plan`).
+line can resume the batch and the other way round (see `app.export.batch_plan`).
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from app.adjustments import Adjustments
-from app.batch_plan import WORKER_NAME, Reconciled
-from app.batch_session import BatchSession
-from app.export_options import ExportOptions, is_original
-from app.file_workers import Exported, ExportWorker, SourceChanged
-from app.jobs import EXPORT, EnhanceJob, JobQueue
-from app.loader import PhotoLoader
+from app.develop.adjustments import Adjustments
+from app.export.batch_plan import WORKER_NAME, Reconciled
+from app.export.batch_session import BatchSession
+from app.export.export_options import ExportOptions, is_original
+from app.jobs.file_workers import Exported, ExportWorker, SourceChanged
+from app.jobs.job_queue import EXPORT, EnhanceJob, JobQueue
+from app.jobs.loader import PhotoLoader
+from app.jobs.worker import TaskRunner
 from app.photos import Photo
-from app.worker import TaskRunner
 from ultrais_core.batch.work import Result
 
 CHECKING = "checking"  # a batch item while the manifest is read

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from app.adjustments import Adjustments
+from app.develop.adjustments import Adjustments
+from app.jobs.worker import Worker
 from app.photos import Enhanced, as_rgb, make_thumbnail
-from app.render import render_full
-from app.worker import Worker
+from app.views.render import render_full
 from ultrais_core.errors import ImageWriteError, UltraISError
 
 

@@ -15,8 +15,8 @@ from functools import partial
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from app.jobs.worker import EngineProvider, EnhanceWorker, TaskRunner
 from app.photos import Photo
-from app.worker import EngineProvider, EnhanceWorker, TaskRunner
 
 VIEW = "view"
 EXPORT = "export"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from app.file_workers import Loaded, LoadWorker
+from app.jobs.file_workers import Loaded, LoadWorker
+from app.jobs.worker import TaskRunner
 from app.photos import Photo
-from app.worker import TaskRunner
 
 
 class PhotoLoader(QObject):

@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPix
 from PySide6.QtWidgets import QWidget
 
 from app import theme
-from app.painting import (
+from app.views.painting import (
     device_size,
     draw_chip,
     draw_placeholder,
@@ -23,9 +23,9 @@ from app.painting import (
     target_rect,
     to_pixmap,
 )
-from app.photo_view import PhotoView
-from app.render import render_after, render_before
-from app.viewport import Placement, Rect
+from app.views.photo_view import PhotoView
+from app.views.render import render_after, render_before
+from app.views.viewport import Placement, Rect
 
 SPLIT_GRAB_PX = 10  # how close to the line a press grabs it instead of panning
 MODES = ("split", "before", "after")

@@ -7,8 +7,8 @@ from PySide6.QtCore import QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPixmap
 
 from app import theme
-from app.qimage import pixmap_from_rgb8
-from app.viewport import Placement
+from app.views.qimage import pixmap_from_rgb8
+from app.views.viewport import Placement
 
 CHIP_PADDING = 6
 

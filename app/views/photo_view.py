@@ -12,11 +12,11 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
-from app.adjustments import Adjustments
-from app.clipping import clipping_overlay
+from app.develop.adjustments import Adjustments
 from app.photos import Photo
-from app.render import RegionCache
-from app.zoom_pan import ZoomPanWidget
+from app.views.clipping import clipping_overlay
+from app.views.render import RegionCache
+from app.views.zoom_pan import ZoomPanWidget
 
 
 class PhotoView(ZoomPanWidget):

@@ -14,9 +14,14 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from app.adjustments import DETAIL_RADIUS_INPUT_PX, Adjustments, apply_adjustments, luminance
+from app.develop.adjustments import (
+    DETAIL_RADIUS_INPUT_PX,
+    Adjustments,
+    apply_adjustments,
+    luminance,
+)
 from app.photos import Enhanced, as_rgb, quantize_into, to_float, to_float_rgb
-from app.viewport import Rect
+from app.views.viewport import Rect
 
 # Above this magnification, show pixels as squares: someone zoomed to 400 % wants to see
 # the pixels, not a blur of them.

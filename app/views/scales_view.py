@@ -1,7 +1,7 @@
 """x1, x2 and x4 of the same region side by side, at the same on-screen size, zoom/pan locked.
 
 Each pane draws its own scale's result of the same scene region; since the viewport is in
-input pixels (see `app.viewport`), locking the panes is just giving them one Viewport.
+input pixels (see `app.views.viewport`), locking the panes is just giving them one Viewport.
 """
 
 from __future__ import annotations
@@ -11,12 +11,19 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app import theme
-from app.adjustments import Adjustments
-from app.painting import device_size, draw_chip, draw_placeholder, draw_veil, target_rect, to_pixmap
-from app.photo_view import PhotoView
+from app.develop.adjustments import Adjustments
 from app.photos import Photo
-from app.render import render_after, render_before
-from app.viewport import Placement, Rect, Viewport
+from app.views.painting import (
+    device_size,
+    draw_chip,
+    draw_placeholder,
+    draw_veil,
+    target_rect,
+    to_pixmap,
+)
+from app.views.photo_view import PhotoView
+from app.views.render import render_after, render_before
+from app.views.viewport import Placement, Rect, Viewport
 
 SCALES = (1, 2, 4)
 PANE_GAP = 2

@@ -1,6 +1,6 @@
 """Base widget for image views: wheel zoom about the cursor, drag to pan, Fit and 100 %.
 
-Subclasses paint; this class owns the viewport (in scene pixels, see `app.viewport`) and turns
+Subclasses paint; this class owns the viewport (in scene pixels, see `app.views.viewport`) and turns
 it into a `Placement` at whole device pixels. Until the user zooms or pans, the view stays
 fitted as the widget is resized.
 """
@@ -11,8 +11,8 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QMouseEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from app import viewport as vpm
-from app.viewport import Placement, Viewport
+from app.views import viewport as vpm
+from app.views.viewport import Placement, Viewport
 
 WHEEL_STEP = 1.25  # zoom factor per wheel notch (120 eighths of a degree)
 

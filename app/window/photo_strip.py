@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWi
 from app import theme
 from app.icons import icon
 from app.photos import THUMBNAIL_EDGE
-from app.qimage import pixmap_from_rgb8
+from app.views.qimage import pixmap_from_rgb8
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 

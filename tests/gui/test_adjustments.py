@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.adjustments import (
+from app.develop.adjustments import (
     SLIDERS,
     Adjustments,
     apply_adjustments,

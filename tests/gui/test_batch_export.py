@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.batch_dialog import BatchExportDialog
-from app.batch_plan import make_spec, plan_photos
-from app.export_queue import CANCELLED, DONE, FAILED, SKIPPED
+from app.dialogs.batch_dialog import BatchExportDialog
+from app.export.batch_plan import make_spec, plan_photos
+from app.export.export_queue import CANCELLED, DONE, FAILED, SKIPPED
 from ultrais_core.batch import planner
 from ultrais_core.batch.manifest import MANIFEST_NAME, LockBusy, driver_lock
 from ultrais_core.batch.runner import BatchOptions, run_batch
@@ -250,7 +250,7 @@ def test_photos_map_onto_the_commands_keys_and_names(tmp_path, batch_weights):
 
 
 def test_the_dialog_needs_another_folder_and_shows_the_command(qtbot, night):
-    from app.adjustments import Adjustments
+    from app.develop.adjustments import Adjustments
 
     photos = sorted(night.iterdir())
     dialog = BatchExportDialog(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from app.clipping import (
+from app.views.clipping import (
     HIGHLIGHT_COLOUR,
     SHADOW_COLOUR,
     clipped_counts,
@@ -97,7 +97,7 @@ def test_j_toggles_the_overlay_on_the_preview(qtbot, window, tmp_path):
     marked = view._after[1].toImage()
     assert marked != plain
     # Count red pixels on the painted pixmap: exactly the clipped ones of the render.
-    from app.qimage import rgb8_from_qimage
+    from app.views.qimage import rgb8_from_qimage
 
     pixels = rgb8_from_qimage(marked)
     assert np.all(pixels == HIGHLIGHT_COLOUR, axis=2).sum() == highs

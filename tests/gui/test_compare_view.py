@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from app.adjustments import Adjustments
-from app.compare_view import CompareView
+from app.develop.adjustments import Adjustments
+from app.views.compare_view import CompareView
 
 
 @pytest.fixture

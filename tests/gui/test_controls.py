@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QWidget
 
-from app.adjustments import Adjustments
-from app.controls import ControlsPanel
+from app.develop.adjustments import Adjustments
+from app.develop.controls import ControlsPanel
 
 
 def test_slider_emits_adjustments_and_resets(qtbot):

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 
-from app.adjustments import Adjustments
-from app.develop_settings import DevelopSettings
-from app.export_dialog import ExportDialog
-from app.export_queue import DONE
+from app.develop.adjustments import Adjustments
+from app.develop.develop_settings import DevelopSettings
+from app.dialogs.export_dialog import ExportDialog
+from app.export.export_queue import DONE
 from ultrais_core.batch.manifest import MANIFEST_NAME
 
 WAIT_MS = 10_000
@@ -186,7 +186,7 @@ def test_settings_persist_across_a_restart_by_content(qtbot, make_window, photo_
 def test_edits_made_before_the_hash_is_known_are_kept_and_saved(
     qtbot, make_window, photo_files, library_path
 ):
-    from app.photo_library import PhotoLibrary, hash_file
+    from app.develop.photo_library import PhotoLibrary, hash_file
 
     digest = hash_file(photo_files[0])
     library = PhotoLibrary(library_path)
@@ -226,7 +226,7 @@ def test_a_corrupt_library_starts_fresh_and_says_so_once(
 
 @pytest.fixture
 def accept_dialogs(monkeypatch, batch_weights):
-    from app.batch_dialog import BatchExportDialog
+    from app.dialogs.batch_dialog import BatchExportDialog
 
     monkeypatch.setattr(ExportDialog, "exec", lambda self: ExportDialog.DialogCode.Accepted)
     monkeypatch.setattr(

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.export_dialog import ExportDialog
-from app.export_options import ExportOptions
-from app.export_queue import DONE, FAILED
+from app.dialogs.export_dialog import ExportDialog
+from app.export.export_options import ExportOptions
+from app.export.export_queue import DONE, FAILED
 
 WAIT_MS = 10_000
 
@@ -17,7 +17,7 @@ WAIT_MS = 10_000
 @pytest.fixture
 def accept_export_dialog(monkeypatch, batch_weights):
     """The export dialogs accept their pre-filled options (from settings) without showing."""
-    from app.batch_dialog import BatchExportDialog
+    from app.dialogs.batch_dialog import BatchExportDialog
 
     monkeypatch.setattr(ExportDialog, "exec", lambda self: ExportDialog.DialogCode.Accepted)
     monkeypatch.setattr(

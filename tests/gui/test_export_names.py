@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from app.batch_dialog import BatchExportDialog
-from app.export_dialog import ExportDialog
-from app.export_options import ExportOptions, output_path
-from app.export_queue import DONE
+from app.dialogs.batch_dialog import BatchExportDialog
+from app.dialogs.export_dialog import ExportDialog
+from app.export.export_options import ExportOptions, output_path
+from app.export.export_queue import DONE
 from ultrais_core.batch import planner
 from ultrais_core.batch.runner import BatchOptions, run_batch
 

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from app.export_options import ExportOptions, PatternError, check_pattern, is_original, output_path
+from app.export.export_options import (
+    ExportOptions,
+    PatternError,
+    check_pattern,
+    is_original,
+    output_path,
+)
 
 
 def test_default_pattern_next_to_the_original():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.histogram import BINS, HistogramWidget, compute_histogram, sample_step
+from app.develop.histogram import BINS, HistogramWidget, compute_histogram, sample_step
 
 WAIT_MS = 10_000
 

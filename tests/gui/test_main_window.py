@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
-from app.about_dialog import AboutDialog
-from app.adjustments import Adjustments
+from app.develop.adjustments import Adjustments
+from app.dialogs.about_dialog import AboutDialog
 from app.main_window import SAMPLE_PHOTO
 from app.settings import Settings
 from ultrais_core.errors import WeightsError

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 
-from app import photo_library
-from app.photo_library import SCHEMA_VERSION, PhotoLibrary, hash_file
+from app.develop import photo_library
+from app.develop.photo_library import SCHEMA_VERSION, PhotoLibrary, hash_file
 
 
 def test_settings_round_trip_and_survive_reopening(tmp_path):

@@ -7,11 +7,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from app import render as render_module
-from app.adjustments import Adjustments, apply_adjustments
+from app.develop.adjustments import Adjustments, apply_adjustments
 from app.photos import PhotoStore, as_rgb, make_enhanced, make_thumbnail
-from app.render import render_after, render_before, render_full, sample
-from app.viewport import Rect
+from app.views import render as render_module
+from app.views.render import render_after, render_before, render_full, sample
+from app.views.viewport import Rect
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_render_full_keeps_grey_and_alpha_layouts(original):
 
 
 def test_preview_converts_only_the_visible_region(original):
-    from app.render import RegionCache
+    from app.views.render import RegionCache
 
     result = enhanced_of(original, 4)
     cache = RegionCache()
@@ -115,7 +115,7 @@ def test_export_never_holds_a_full_size_float_copy(monkeypatch, tmp_path, bits, 
     import tracemalloc
 
     import ultrais_core.imageio as imageio
-    from app.file_workers import ExportWorker
+    from app.jobs.file_workers import ExportWorker
 
     rng = np.random.default_rng(1)
     small = rng.uniform(0.0, 0.2, (256, 384, 3)).astype(np.float32)
@@ -168,8 +168,8 @@ def test_store_dedupes_and_evicts_least_recent(tmp_path, original):
 
 
 def test_fast_smooth_equals_the_numpy_reference():
-    from app.adjustments import smooth
-    from app.render import fast_smooth
+    from app.develop.adjustments import smooth
+    from app.views.render import fast_smooth
 
     rng = np.random.default_rng(4)
     image = rng.random((37, 53, 3)).astype(np.float32)
@@ -178,7 +178,7 @@ def test_fast_smooth_equals_the_numpy_reference():
 
 
 def test_region_cache_reuses_samples(original):
-    from app.render import RegionCache
+    from app.views.render import RegionCache
 
     cache = RegionCache(capacity=2)
     region = Rect(0, 0, 20, 10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from app.scales_view import ScalesView, format_seconds
+from app.views.scales_view import ScalesView, format_seconds
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from app.adjustments import SLIDER_BY_NAME
-from app.job_status import JobStatus, format_eta
-from app.photo_strip import PhotoStrip
-from app.preferences_dialog import PreferencesDialog
+from app.develop.adjustments import SLIDER_BY_NAME
+from app.develop.slider_row import SliderRow
+from app.dialogs.preferences_dialog import PreferencesDialog
 from app.settings import Settings
-from app.slider_row import SliderRow
+from app.window.job_status import JobStatus, format_eta
+from app.window.photo_strip import PhotoStrip
 
 
 def test_photo_strip_selection_and_thumbnails(qtbot):

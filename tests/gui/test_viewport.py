@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app import viewport as vpm
-from app.viewport import Rect, Viewport
+from app.views import viewport as vpm
+from app.views.viewport import Rect, Viewport
 
 
 def test_fit_shows_the_whole_image_centred():

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.jobs import EXPORT, VIEW, JobQueue
+from app.jobs.job_queue import EXPORT, VIEW, JobQueue
+from app.jobs.worker import EngineOptions, EngineProvider, EnhanceWorker, TaskRunner
 from app.photos import Photo
-from app.worker import EngineOptions, EngineProvider, EnhanceWorker, TaskRunner
 from ultrais_core.errors import WeightsError
 
 WAIT_MS = 10_000
@@ -138,7 +138,7 @@ def test_a_worker_that_outlives_its_signals_ends_quietly(outcome):
     before the worker reports; the pool thread must end without a traceback."""
     import shiboken6
 
-    from app.worker import Worker
+    from app.jobs.worker import Worker
     from ultrais_core.errors import Cancelled, UltraISError
 
     class Late(Worker):

@@ -1,0 +1,1 @@
+"""Develop settings: the sliders' maths, per-photo settings with undo, the library, the panel."""

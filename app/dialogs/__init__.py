@@ -1,0 +1,1 @@
+"""The dialogs: About, Preferences, Export and Export all."""

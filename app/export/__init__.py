@@ -1,0 +1,1 @@
+"""Export and Export all: the options, the queue, the side panel and the batch session."""

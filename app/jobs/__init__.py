@@ -1,0 +1,1 @@
+"""What runs off the GUI thread: the network's job queue, the workers, decoding photos."""

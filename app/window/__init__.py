@@ -1,0 +1,1 @@
+"""The main window's parts: menus and actions, the photo list, jobs and results, export."""
