@@ -127,6 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("out", type=Path, help="weights file to write")
     export.set_defaults(handler=run_export_average)
 
+    onnx = commands.add_parser(
+        "export-onnx",
+        help="write each weights file's network as .onnx beside it (for the ONNX Runtime "
+        "backend of the CPU bundle)",
+    )
+    onnx.add_argument(
+        "weights", nargs="+", type=Path, help="weights files or folders of ultrais_x*.safetensors"
+    )
+    onnx.set_defaults(handler=run_export_onnx)
+
     evaluate = commands.add_parser("evaluate", help="compare the model with baselines")
     evaluate.add_argument(
         "--pairs",
@@ -259,6 +269,10 @@ def run_enhance(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return run_info_onnx()
     import platform
 
     import numpy
@@ -291,6 +305,46 @@ def run_info(args: argparse.Namespace) -> int:
             print(f"  x{scale}: {path.name}, {descriptor.parameters:,} parameters")
         except UltraISError as error:
             print(f"  x{scale}: {error}")
+    return 0
+
+
+def run_info_onnx() -> int:
+    """`info` where torch is not installed (the CPU bundle): the ONNX Runtime backend."""
+    import platform
+
+    import numpy
+    import onnxruntime
+
+    from ultrais_core.engine import DEFAULT_WEIGHTS_DIR, SCALES, default_weights_path
+    from ultrais_core.onnx_runtime import OnnxTileModel
+
+    print(f"UltraIS {__version__}")
+    print(
+        f"python {platform.python_version()}, onnxruntime {onnxruntime.__version__} (no torch), "
+        f"numpy {numpy.__version__}"
+    )
+    print("devices: cpu")
+    print(f"weights folder: {DEFAULT_WEIGHTS_DIR}")
+    for scale in SCALES:
+        path = default_weights_path(scale).with_suffix(".onnx")
+        try:
+            descriptor = OnnxTileModel(path, threads=1).descriptor
+            print(f"  x{scale}: {path.name}, {descriptor.parameters:,} parameters")
+        except UltraISError as error:
+            print(f"  x{scale}: {error}")
+    return 0
+
+
+def run_export_onnx(args: argparse.Namespace) -> int:
+    from ultrais_core.onnx_export import export_weights
+
+    files: list[Path] = []
+    for path in args.weights:
+        files += sorted(path.glob("ultrais_x*.safetensors")) if path.is_dir() else [path]
+    if not files:
+        raise UltraISError(f"no ultrais_x*.safetensors in {', '.join(map(str, args.weights))}")
+    for weights in files:
+        print(export_weights(weights))
     return 0
 
 

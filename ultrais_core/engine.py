@@ -1,23 +1,36 @@
 """The inference engine: one object, shared by the CLI and the GUI, that owns the device, the
 precision and the weights, and enhances an RGB float32 [0,1] array tile by tile.
+
+Two backends run the network: torch (the default wherever it is installed) and ONNX Runtime
+(`onnx_runtime`: the CPU bundle ships it instead of torch, with the networks exported to .onnx).
+This module imports torch only if it is there; the ONNX path needs numpy and OpenCV alone.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
-import torch
 
+from ultrais_core import onnx_runtime
 from ultrais_core.cpu_allocator import keep_freed_memory, release_freed_memory
 from ultrais_core.errors import Cancelled, OutOfMemoryError, UltraISError, WeightsError
-from ultrais_core.model.guidance import CONTEXT_SIDE, photo_context
+from ultrais_core.onnx_runtime import CONTEXT_SIDE, CpuDevice, OnnxDescriptor, OnnxTileModel
 from ultrais_core.tiling import Tile, plan_tiles
-from ultrais_core.weights import ModelDescriptor, load_weights
+
+try:
+    import torch
+
+    from ultrais_core.model.guidance import photo_context
+    from ultrais_core.weights import ModelDescriptor, load_weights
+except ImportError:  # the CPU bundle: no torch, the ONNX Runtime backend instead
+    torch = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +39,33 @@ DEFAULT_WEIGHTS_DIR = RESOURCES / "weights"
 SCALES = (1, 2, 4)
 MIN_TILE = 64
 
+BACKENDS = ("auto", "torch", "onnx")
+# Picks the backend where the caller does not (the app, `batch`): e.g. ULTRAIS_BACKEND=onnx.
+BACKEND_ENV = "ULTRAIS_BACKEND"
+
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
-TileModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+# torch tensors in and out on the torch backend, numpy arrays on the ONNX one.
+TileModel = Callable[[Any, Any], Any]
 
 
 def default_weights_path(scale: int, folder: Path = DEFAULT_WEIGHTS_DIR) -> Path:
     return folder / f"ultrais_x{scale}.safetensors"
+
+
+def pick_backend(requested: str = "auto") -> str:
+    """torch where it can be imported, else ONNX Runtime; "auto" defers to $ULTRAIS_BACKEND."""
+    if requested == "auto":
+        requested = os.environ.get(BACKEND_ENV, "auto") or "auto"
+    if requested not in BACKENDS:
+        raise UltraISError(f"unknown backend {requested!r}: use auto, torch or onnx")
+    if requested == "torch" and torch is None:
+        raise UltraISError("the torch backend was requested but torch is not installed")
+    if requested == "onnx" or (requested == "auto" and torch is None):
+        if not onnx_runtime.onnxruntime_available():
+            raise UltraISError("neither torch nor ONNX Runtime is installed")
+        return "onnx"
+    return "torch"
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -110,13 +143,21 @@ def run_tiled(
     the same aligned grid. Each tile's core is written straight into a canvas of `out_dtype`
     (float32, uint8 or uint16) of the final size scale * (H, W): no float copy of the output.
     """
+    if not is_torch_device(device):
+        return run_tiled_numpy(
+            model,
+            image,
+            scale=scale,
+            tile=tile,
+            overlap=overlap,
+            align=align,
+            context=context,
+            progress=progress,
+            cancel=cancel,
+            out_dtype=out_dtype,
+        )
     height, width = image.shape[:2]
-    pad_h, pad_w = -height % align, -width % align
-    padded = np.pad(
-        image,
-        ((0, pad_h), (0, pad_w), (0, 0)),
-        mode="reflect" if (pad_h < height and pad_w < width) else "edge",
-    )
+    padded = pad_photo(image, align)
     full_h, full_w = padded.shape[:2]
     tiles = plan_tiles(full_h, full_w, tile=tile, overlap=overlap, align=align)
     output = np.empty((height * scale, width * scale, 3), dtype=out_dtype)
@@ -125,13 +166,7 @@ def run_tiled(
     def store(index: int, t: Tile, result: torch.Tensor, copied: torch.cuda.Event | None) -> None:
         if copied is not None:
             copied.synchronize()
-        # The core, in output pixels, clipped to the unpadded photo.
-        y0, x0 = t.core_y0 * scale, t.core_x0 * scale
-        y1, x1 = min(t.core_y1, height) * scale, min(t.core_x1, width) * scale
-        if y1 > y0 and x1 > x0:
-            oy, ox = (t.core_y0 - t.y0) * scale, (t.core_x0 - t.x0) * scale
-            core = result.numpy()[oy : oy + y1 - y0, ox : ox + x1 - x0]
-            output[y0:y1, x0:x1] = to_output_dtype(core, output.dtype)
+        store_core(output, t, result.numpy(), scale=scale, height=height, width=width)
         if progress is not None:
             progress(index + 1, len(tiles))
 
@@ -161,11 +196,73 @@ def run_tiled(
     return output
 
 
+def is_torch_device(device: object) -> bool:
+    return torch is not None and isinstance(device, torch.device)
+
+
+def pad_photo(image: np.ndarray, align: int) -> np.ndarray:
+    """Pad an H x W x 3 photo bottom/right to a multiple of `align` (reflect where it can)."""
+    height, width = image.shape[:2]
+    pad_h, pad_w = -height % align, -width % align
+    return np.pad(
+        image,
+        ((0, pad_h), (0, pad_w), (0, 0)),
+        mode="reflect" if (pad_h < height and pad_w < width) else "edge",
+    )
+
+
+def store_core(
+    output: np.ndarray, t: Tile, result: np.ndarray, *, scale: int, height: int, width: int
+) -> None:
+    """Write a tile's core (its h x w x 3 float result, in output pixels, clipped to the
+    unpadded photo) into the output canvas."""
+    y0, x0 = t.core_y0 * scale, t.core_x0 * scale
+    y1, x1 = min(t.core_y1, height) * scale, min(t.core_x1, width) * scale
+    if y1 > y0 and x1 > x0:
+        oy, ox = (t.core_y0 - t.y0) * scale, (t.core_x0 - t.x0) * scale
+        core = result[oy : oy + y1 - y0, ox : ox + x1 - x0]
+        output[y0:y1, x0:x1] = to_output_dtype(core, output.dtype)
+
+
+def run_tiled_numpy(
+    model: TileModel,
+    image: np.ndarray,
+    *,
+    scale: int,
+    tile: int,
+    overlap: int,
+    align: int,
+    context: np.ndarray,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    out_dtype: type = np.float32,
+) -> np.ndarray:
+    """`run_tiled` for a model on numpy arrays (the ONNX Runtime backend, CPU only): the same
+    padding, tile plan and canvas, so both backends keep the same pixels of the same tiles."""
+    height, width = image.shape[:2]
+    padded = pad_photo(image, align)
+    tiles = plan_tiles(*padded.shape[:2], tile=tile, overlap=overlap, align=align)
+    output = np.empty((height * scale, width * scale, 3), dtype=out_dtype)
+    for index, t in enumerate(tiles):
+        if cancel is not None and cancel():
+            raise Cancelled("cancelled")
+        patch = np.ascontiguousarray(padded[t.y0 : t.y1, t.x0 : t.x1].transpose(2, 0, 1)[None])
+        result = np.clip(model(patch, context)[0], 0, 1).transpose(1, 2, 0)
+        store_core(output, t, result, scale=scale, height=height, width=width)
+        if progress is not None:
+            progress(index + 1, len(tiles))
+    return output
+
+
 def is_out_of_memory(error: BaseException) -> bool:
-    """CUDA's typed OOM error, or the CPU allocator's failure (which torch raises untyped)."""
-    if isinstance(error, torch.OutOfMemoryError | MemoryError):
+    """CUDA's typed OOM error, or the CPU allocator's failure (which torch and ONNX Runtime
+    raise untyped)."""
+    if isinstance(error, MemoryError):
         return True
-    return isinstance(error, RuntimeError) and "can't allocate memory" in str(error)
+    if torch is not None and isinstance(error, torch.OutOfMemoryError):
+        return True
+    text = str(error).lower()
+    return "can't allocate memory" in text or "failed to allocate memory" in text
 
 
 class Engine:
@@ -178,6 +275,8 @@ class Engine:
         precision: "auto", "fp32", "fp16" or "bf16" (half precision on GPUs only).
         tile: tile side in input pixels, or None to pick one from the memory available.
         overlap: overlap between tiles in input pixels (rounded to the size multiple).
+        backend: "auto" (torch if installed, else ONNX Runtime; $ULTRAIS_BACKEND overrides),
+            "torch" or "onnx" (CPU and fp32 only; runs the .onnx file beside each weights file).
     """
 
     def __init__(
@@ -188,14 +287,27 @@ class Engine:
         precision: str = "auto",
         tile: int | None = None,
         overlap: int = 64,
+        backend: str = "auto",
     ) -> None:
-        self.device = pick_device(device)
-        self.dtype = pick_dtype(self.device, precision)
+        self.backend = pick_backend(backend)
         self.tile = tile
         self.overlap = overlap
         self._weights = Path(weights) if weights is not None else DEFAULT_WEIGHTS_DIR
-        self._models: dict[int, tuple[torch.nn.Module, ModelDescriptor]] = {}
+        self._models: dict[int, tuple[Any, Any]] = {}
+        self._threads: int | None = None
         self.last_run: TiledRun | None = None
+        if self.backend == "onnx":
+            if device not in ("auto", "cpu") or precision not in ("auto", "fp32"):
+                raise UltraISError(
+                    "the ONNX Runtime backend runs on the CPU in fp32 only "
+                    f"(asked: device {device}, precision {precision})"
+                )
+            self.device: Any = CpuDevice()
+            self.dtype: Any = np.float32
+            keep_freed_memory()
+            return
+        self.device = pick_device(device)
+        self.dtype = pick_dtype(self.device, precision)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         if self.device.type == "cpu":
@@ -203,21 +315,60 @@ class Engine:
 
     @property
     def device_name(self) -> str:
+        if self.backend == "onnx":
+            return f"CPU ({self.cpu_threads()} threads, ONNX Runtime)"
         if self.device.type == "cuda":
             return torch.cuda.get_device_name(self.device)
         if self.device.type == "mps":
             return "Apple GPU (MPS)"
         return f"CPU ({torch.get_num_threads()} threads)"
 
+    def cpu_threads(self) -> int:
+        """Threads the network uses on the CPU: as set, else torch's count, else (ONNX Runtime)
+        $OMP_NUM_THREADS or the cores this process may run on, as torch would pick."""
+        if self.backend == "torch":
+            return torch.get_num_threads()
+        if self._threads:
+            return self._threads
+        try:
+            return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
+        except ValueError:
+            pass
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:
+            return os.cpu_count() or 1
+
+    def set_cpu_threads(self, threads: int) -> None:
+        """Share the CPU with other workers: torch's intra-op threads, or the ONNX sessions'
+        (networks already loaded are reloaded with the new count on next use)."""
+        if self.backend == "torch":
+            torch.set_num_threads(threads)
+            return
+        self._threads = threads
+        self._models.clear()
+
     def weights_path(self, scale: int) -> Path:
         if self._weights.is_dir() or not self._weights.suffix:
-            return default_weights_path(scale, self._weights)
-        return self._weights
+            path = default_weights_path(scale, self._weights)
+        else:
+            path = self._weights
+        # The ONNX backend runs the network exported from the weights file, beside it.
+        return path.with_suffix(".onnx") if self.backend == "onnx" else path
 
-    def model_for(self, scale: int) -> tuple[torch.nn.Module, ModelDescriptor]:
-        """Load (once) the network for `scale`."""
+    def model_for(self, scale: int) -> tuple[Any, Any]:
+        """Load (once) the network for `scale`: (torch module, ModelDescriptor) on torch,
+        (OnnxTileModel, OnnxDescriptor) on ONNX Runtime."""
         if scale not in SCALES:
             raise UltraISError(f"scale must be one of {SCALES}, got {scale}")
+        if scale not in self._models and self.backend == "onnx":
+            onnx_model = OnnxTileModel(self.weights_path(scale), threads=self.cpu_threads())
+            if onnx_model.descriptor.scale != scale:
+                raise WeightsError(
+                    f"{onnx_model.path}: holds a x{onnx_model.descriptor.scale} network, "
+                    f"x{scale} was asked for"
+                )
+            self._models[scale] = (onnx_model, onnx_model.descriptor)
         if scale not in self._models:
             path = self.weights_path(scale)
             if not path.exists():
@@ -234,7 +385,7 @@ class Engine:
             self._models[scale] = (model, descriptor)
         return self._models[scale]
 
-    def auto_tile(self, descriptor: ModelDescriptor) -> int:
+    def auto_tile(self, descriptor: ModelDescriptor | OnnxDescriptor) -> int:
         """A tile core side (input pixels) whose activations, context included, fit the memory
         at hand.
 
@@ -293,16 +444,7 @@ class Engine:
             return np.concatenate([rgb, alpha[..., None]], axis=2)
         rgb = np.clip(np.asarray(image, dtype=np.float32), 0, 1)
         model, descriptor = self.model_for(scale)
-        use_autocast = self.dtype != torch.float32
-
-        def forward(batch: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-            batch = batch.contiguous(memory_format=torch.channels_last)
-            with (
-                torch.inference_mode(),
-                torch.autocast(self.device.type, dtype=self.dtype, enabled=use_autocast),
-            ):
-                return model(batch, context)
-
+        forward = model if self.backend == "onnx" else self._torch_forward(model)
         try:
             return run_with_backoff(
                 forward,
@@ -321,6 +463,19 @@ class Engine:
         finally:
             if self.device.type == "cpu":
                 release_freed_memory()
+
+    def _torch_forward(self, model: torch.nn.Module) -> TileModel:
+        use_autocast = self.dtype != torch.float32
+
+        def forward(batch: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+            with (
+                torch.inference_mode(),
+                torch.autocast(self.device.type, dtype=self.dtype, enabled=use_autocast),
+            ):
+                return model(batch, context)
+
+        return forward
 
     def estimate_memory(self, height: int, width: int, scale: int, out_dtype: type) -> int:
         """Bytes of host memory a job needs beyond the loaded photo: the output canvas, the
@@ -343,13 +498,16 @@ class Engine:
                 "export 8-bit, or close other programs"
             )
 
-    def context_of(self, rgb: np.ndarray) -> torch.Tensor:
-        """The photo-wide context, computed once from a downscaled copy of the whole photo."""
+    def context_of(self, rgb: np.ndarray) -> Any:
+        """The photo-wide context, computed once from a downscaled copy of the whole photo
+        (a torch tensor on the torch backend, a 1 x 7 float32 array on ONNX Runtime)."""
         height, width = rgb.shape[:2]
         factor = max(height, width) / CONTEXT_SIDE
         if factor > 1:
             size = (max(1, round(width / factor)), max(1, round(height / factor)))
             rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        if self.backend == "onnx":
+            return onnx_runtime.photo_context(rgb, max_side=CONTEXT_SIDE)
         small = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0)
         return photo_context(small, max_side=CONTEXT_SIDE).to(self.device)
 

@@ -99,8 +99,6 @@ class PhotoProcessor:
     """The engine of one worker and the steps of one photo; `process` is thread-safe."""
 
     def __init__(self, config: EngineConfig, name: str | None = None) -> None:
-        import torch
-
         from ultrais_core.engine import MIN_TILE, Engine
 
         self.config = config
@@ -109,7 +107,7 @@ class PhotoProcessor:
         )
         threads = config.threads or _env_threads()
         if threads and self.engine.device.type == "cpu":
-            torch.set_num_threads(threads)  # the engine took every core; share them
+            self.engine.set_cpu_threads(threads)  # the engine took every core; share them
         _, self.descriptor = self.engine.model_for(config.scale)  # fail now, not per photo
         self._min_tile = max(MIN_TILE, self.descriptor.size_multiple)
         self._lock = threading.Lock()
