@@ -176,6 +176,10 @@ class MainWindow(MenusMixin, PhotoListMixin, JobsMixin, ExportMixin, QMainWindow
         self._show_device()
 
     def _connect(self) -> None:
+        # The views tell each job which frames to prepare, so a result arrives ready to draw.
+        self.compare_view.frame_board = self.jobs.frames
+        for pane in self.scales_view.panes.values():
+            pane.frame_board = self.jobs.frames
         self.photo_strip.photo_selected.connect(self.show_photo)
         self.controls.scale_changed.connect(self._set_scale)
         self.controls.export_requested.connect(self.export_current)

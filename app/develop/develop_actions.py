@@ -181,11 +181,14 @@ class DevelopActions(QObject):
         return window.compare_view
 
     def view_mode_changed(self) -> None:
-        self.window.controls.histogram.set_image(self.active_result_view().last_result)
+        self.window.controls.histogram.set_histogram(self.active_result_view().result_histogram())
 
     def _on_rendered(self, pixels: np.ndarray) -> None:
-        if self.sender() is self.active_result_view():
-            self.window.controls.histogram.set_image(pixels)
+        view = self.active_result_view()
+        if self.sender() is view:
+            # The view's own count: made by the worker for a frame the job prepared, and here
+            # (from `pixels`, its last_result) otherwise.
+            self.window.controls.histogram.set_histogram(view.result_histogram())
 
     def _tell_about_library(self) -> None:
         library = self.store.library

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.jobs.worker import EngineProvider, EnhanceWorker, TaskRunner
 from app.photos import Photo
+from app.views.frames import FrameBoard
 
 VIEW = "view"
 EXPORT = "export"
@@ -56,6 +57,8 @@ class JobQueue(QObject):
         super().__init__(parent)
         self.provider = provider
         self.runner = TaskRunner(1, self)
+        # Views post the frames they wait for; each job prepares them before it reports.
+        self.frames = FrameBoard()
         self._pending: list[EnhanceJob] = []
         self._current: EnhanceJob | None = None
         self._closed = False
@@ -152,7 +155,13 @@ class JobQueue(QObject):
             # Done meanwhile by another route, or its pixels were evicted: nothing to run.
             self._pump()
             return
-        worker = EnhanceWorker(self.provider, job.photo.image.pixels, job.scale, job.photo.rgb)
+        worker = EnhanceWorker(
+            self.provider,
+            job.photo.image.pixels,
+            job.scale,
+            job.photo.rgb,
+            partial(self.frames.specs_for, job.photo.id, job.scale),
+        )
         job.worker = worker
         self._current = job
         worker.signals.started.connect(partial(self._on_started, job))
@@ -176,10 +185,12 @@ class JobQueue(QObject):
 
     def _on_finished(self, job: EnhanceJob, _pixels: np.ndarray) -> None:
         self._current = None
-        enhanced = job.worker.enhanced if job.worker is not None else None
+        worker = job.worker
+        enhanced = worker.enhanced if worker is not None else None
         job.worker = None
         if enhanced is not None and job.photo.loaded:
             job.photo.add_result(enhanced)
+            self.frames.deliver(worker.prepared)
             self.result_ready.emit(job.photo, job.scale)
         self._pump()
 

@@ -25,6 +25,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
 from app.photos import RESULT_DTYPE, Enhanced, make_enhanced
+from app.views.frames import FrameSpec, PreparedFrame, prepare_frame
 from ultrais_core.errors import Cancelled, UltraISError
 
 log = logging.getLogger(__name__)
@@ -225,18 +226,27 @@ class EnhanceWorker(Worker):
     float32, and every later use converts only the region or strip it needs.
 
     The cached form of the result (`enhanced`: reduced copy, exposure gain, seconds taken) is
-    also made here, because resampling a x4 result takes a while.
+    also made here, because resampling a x4 result takes a while; so are the first frames the
+    views will draw of it (`prepared`, for the specs `frame_specs` returns once the engine is
+    done): rendering them on the GUI thread stalled the window at the end of every job.
     """
 
     def __init__(
-        self, provider: EngineProvider, pixels: np.ndarray, scale: int, input_rgb: np.ndarray
+        self,
+        provider: EngineProvider,
+        pixels: np.ndarray,
+        scale: int,
+        input_rgb: np.ndarray,
+        frame_specs: Callable[[], list[FrameSpec]] | None = None,
     ) -> None:
         super().__init__()
         self.provider = provider
         self.pixels = pixels
         self.scale = scale
         self.input_rgb = input_rgb
+        self.frame_specs = frame_specs
         self.enhanced: Enhanced | None = None
+        self.prepared: list[PreparedFrame] = []
 
     def work(self) -> np.ndarray:
         lower_thread_priority()
@@ -252,7 +262,20 @@ class EnhanceWorker(Worker):
         )
         seconds = time.perf_counter() - start
         self.enhanced = make_enhanced(self.scale, out, self.input_rgb, seconds)
+        self.prepared = self._prepare_frames(self.enhanced)
         return out
+
+    def _prepare_frames(self, enhanced: Enhanced) -> list[PreparedFrame]:
+        """The frames the views wait for; read only now, so they match what is on screen."""
+        if self.frame_specs is None:
+            return []
+        frames = []
+        for spec in self.frame_specs():
+            try:
+                frames.append(prepare_frame(spec, self.input_rgb, enhanced))
+            except Exception:  # an optimisation only: the view renders it itself instead
+                log.exception("could not prepare a frame for %s", spec)
+        return frames
 
 
 # --- running them ---------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from app.views.painting import (
     to_pixmap,
 )
 from app.views.photo_view import PhotoView
-from app.views.render import render_after, render_before
+from app.views.render import render_before
 from app.views.viewport import Placement, Rect
 
 SPLIT_GRAB_PX = 10  # how close to the line a press grabs it instead of panning
@@ -126,16 +126,15 @@ class CompareView(PhotoView):
         if photo is None or photo.rgb is None:
             return None
         result = photo.results.get(self._scale)
-        if result is None:
+        spec = self.frame_spec(self._scale, placement, dpr)
+        if result is None or spec is None:
+            self.post_frame(spec)  # the job renders this frame before it reports
             return None
+        self.post_frame(None)
         key = (photo.id, id(result), self._adjustments, placement, dpr, self._clipping)
         if self._after is None or self._after[0] != key:
-            w, h = device_size(placement, dpr)
             start = time.perf_counter()
-            pixels = render_after(
-                photo.rgb, result, self._adjustments, placement.source, w, h, self._samples
-            )
-            self._after = (key, to_pixmap(self.shown_result(pixels), dpr))
+            self._after = (key, self.result_pixmap(result, spec, dpr))
             self.rendered.emit((time.perf_counter() - start) * 1000.0)
         self.last_regions["after"] = placement.source
         return self._after[1]

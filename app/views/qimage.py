@@ -31,3 +31,10 @@ def pixmap_from_rgb8(array: np.ndarray, device_pixel_ratio: float = 1.0) -> QPix
     pixmap = QPixmap.fromImage(qimage_from_rgb8(array))
     pixmap.setDevicePixelRatio(device_pixel_ratio)
     return pixmap
+
+
+def pixmap_from_qimage(image: QImage, device_pixel_ratio: float = 1.0) -> QPixmap:
+    """GUI thread only; for a QImage made on a worker thread (`app.views.frames`)."""
+    pixmap = QPixmap.fromImage(image)
+    pixmap.setDevicePixelRatio(device_pixel_ratio)
+    return pixmap

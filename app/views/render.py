@@ -118,6 +118,18 @@ class RegionCache:
     def clear(self) -> None:
         self._entries.clear()
 
+    def entries(self) -> dict[tuple[object, ...], np.ndarray]:
+        """A copy of the cached samples (a render made on another thread hands them over)."""
+        return dict(self._entries)
+
+    def adopt(self, entries: dict[tuple[object, ...], np.ndarray]) -> None:
+        """Take samples made by another cache for the same images, as most recently used."""
+        for key, value in entries.items():
+            self._entries.pop(key, None)
+            self._entries[key] = value
+        while len(self._entries) > self._capacity:
+            self._entries.pop(next(iter(self._entries)))
+
 
 def render_before(
     original_rgb: np.ndarray,

@@ -22,7 +22,7 @@ from app.views.painting import (
     to_pixmap,
 )
 from app.views.photo_view import PhotoView
-from app.views.render import render_after, render_before
+from app.views.render import render_before
 from app.views.viewport import Placement, Rect, Viewport
 
 SCALES = (1, 2, 4)
@@ -73,16 +73,16 @@ class ScalePane(PhotoView):
         result = photo.results.get(self.scale)
         key = (photo.id, id(photo.rgb), id(result), self._adjustments, placement, dpr)
         key += (self._clipping and result is not None,)
+        spec = self.frame_spec(self.scale, placement, dpr)
+        self.post_frame(spec if result is None else None)  # the job renders it before it reports
         if self._cache is None or self._cache[0] != key:
-            w, h = device_size(placement, dpr)
-            if result is None:
+            if result is None or spec is None:
+                w, h = device_size(placement, dpr)
                 pixels = render_before(photo.rgb, placement.source, w, h, self._samples)
+                pixmap = to_pixmap(pixels, dpr)
             else:
-                pixels = render_after(
-                    photo.rgb, result, self._adjustments, placement.source, w, h, self._samples
-                )
-                pixels = self.shown_result(pixels)
-            self._cache = (key, to_pixmap(pixels, dpr))
+                pixmap = self.result_pixmap(result, spec, dpr)
+            self._cache = (key, pixmap)
         self.last_region = placement.source
         return self._cache[1], result is not None
 
