@@ -44,14 +44,14 @@ bench: $(STAMP)
 
 # Standalone installers (packaging/README.md). `make package`: the Linux CPU bundle
 # dist/cpu/UltraIS/ and dist/UltraIS-<version>-linux-<arch>-cpu.tar.gz, with the weights from
-# resources/weights. `make package-test`: builds one with random weights under
+# resources/weights; it runs them with ONNX Runtime (the [onnx] extra), not torch. `make package-test`: builds one with random weights under
 # build/package-test/ and runs its --self-test with no Python on PATH (about 5 minutes).
 package: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[package]"
+	$(PY) -m pip install --quiet -e ".[package,onnx]"
 	$(PY) packaging/build.py --variant cpu
 
 package-test: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[package]"
+	$(PY) -m pip install --quiet -e ".[package,onnx]"
 	ULTRAIS_PACKAGE_TEST=1 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -s -rA tests/test_packaging.py
 
 clean:

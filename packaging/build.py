@@ -3,6 +3,7 @@
     python packaging/build.py --variant cpu                 # CPU torch (Linux, Windows, macOS)
     python packaging/build.py --variant cuda                # CUDA torch (Linux, Windows)
     python packaging/build.py --variant cpu --self-test     # ...then run the bundle's self-test
+    python packaging/build.py --variant cpu --runtime torch # torch instead of ONNX Runtime
 
 Which Python builds the bundle (its torch is the one that ships):
   * cpu, default: the interpreter running this script, e.g. the project's .venv (`make package`).
@@ -12,6 +13,12 @@ Which Python builds the bundle (its torch is the one that ships):
     PyTorch's CUDA index (TORCH_INDEXES below) and the project's gui and package extras.
   * `--venv DIR` makes and uses such a venv for either variant (e.g. build/venv-cpu, with torch
     from the CPU index); `--python PATH` uses a prepared interpreter as it is.
+
+`--runtime onnx` (CPU only; the default for the Linux cpu variant) ships ONNX Runtime instead of
+torch: the build exports each weights
+file to .onnx (`main.py export-onnx`, with the build interpreter's torch) into the work folder
+and bundles those beside the weights. The build interpreter then also needs onnxruntime and onnx
+(`pip install -e ".[gui,package,onnx]"`).
 
 The result is dist/<variant>/UltraIS/ (dist/<variant>/UltraIS.app on macOS); on Linux also
 dist/UltraIS-<version>-linux-<arch>-<variant>.tar.gz. Windows installers come from
@@ -54,7 +61,8 @@ MB = 1024 * 1024
 _PROBE = """
 import importlib.util, json
 info = {"pyinstaller": importlib.util.find_spec("PyInstaller") is not None,
-        "pyside6": importlib.util.find_spec("PySide6") is not None, "torch": None, "cuda": None}
+        "pyside6": importlib.util.find_spec("PySide6") is not None, "torch": None, "cuda": None,
+        "onnx": all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))}
 try:
     import torch
     info["torch"] = torch.__version__
@@ -98,6 +106,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="create (if needed) and build in this venv, installing torch from --torch-index; "
         "default for cuda: build/venv-cuda",
     )
+    parser.add_argument(
+        "--runtime",
+        choices=bundle_rules.RUNTIMES,
+        default=None,
+        help="what runs the network in the bundle: torch, or onnx (ONNX Runtime, CPU only, "
+        "about 350 MiB smaller; the default for the Linux cpu variant)",
+    )
     parser.add_argument("--torch-version", default=TORCH_VERSION, help="torch for --venv")
     parser.add_argument(
         "--torch-index",
@@ -139,6 +154,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.variant == "cuda" and sys.platform == "darwin":
         parser.error("there is no CUDA torch for macOS: build --variant cpu (it uses MPS)")
+    if args.runtime is None:
+        args.runtime = default_runtime(args.variant, sys.platform)
+    if args.runtime == "onnx" and args.variant != "cpu":
+        parser.error("--runtime onnx is for the cpu variant (ONNX Runtime's CPU build)")
     if args.variant == "cuda" and args.python is None and args.venv is None:
         args.venv = ROOT / "build" / "venv-cuda"
     if args.torch_index is None:
@@ -154,6 +173,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if value is not None and (name != "python" or value.parent != Path()):
             setattr(args, name, value.absolute())
     return args
+
+
+def default_runtime(variant: str, platform_name: str) -> str:
+    """ONNX Runtime for the Linux CPU bundle (issue 15: at most 600 MB unpacked; with torch it
+    is 778 MiB). Elsewhere torch: the macOS bundle uses Metal through torch, and the Windows
+    CPU bundle with ONNX Runtime has not been built and tested yet."""
+    return "onnx" if variant == "cpu" and platform_name.startswith("linux") else "torch"
 
 
 def run(
@@ -210,11 +236,14 @@ def probe(python: Path) -> dict[str, object]:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def check_interpreter(python: Path, variant: str) -> dict[str, object]:
+def check_interpreter(python: Path, variant: str, runtime: str = "torch") -> dict[str, object]:
     info = probe(python)
     install = f'{python} -m pip install -e "{ROOT}[gui,package]"'
     if info["torch"] is None:
-        raise BuildError(f"{python} has no torch")
+        raise BuildError(f"{python} has no torch (it exports the networks even for onnx)")
+    if runtime == "onnx" and not info["onnx"]:
+        with_onnx = install.replace("package]", "package,onnx]")
+        raise BuildError(f"{python} lacks onnxruntime or onnx: run {with_onnx}")
     if not info["pyside6"] or not info["pyinstaller"]:
         raise BuildError(f"{python} lacks PySide6 or PyInstaller: run {install}")
     if variant == "cpu" and info["cuda"]:
@@ -355,6 +384,19 @@ def archive(bundle: Path, dist: Path, variant: str, version: str, icons: Path) -
         say(f"disk image: bash packaging/macos/make_dmg.sh {bundle}")
 
 
+def export_onnx(python: Path, weights: Path, folder: Path) -> Path:
+    """Copy the weights files into `folder` and export each one's network to .onnx beside it,
+    so the bundle's weights folder holds both (the sources stay untouched)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    present = [path for path in bundle_rules.weights_files(weights).values() if path.is_file()]
+    for path in present:
+        shutil.copy2(path, folder / path.name)
+    if present:
+        run([python, ROOT / "main.py", "export-onnx", folder], cwd=ROOT)
+    return folder
+
+
 def build(args: argparse.Namespace) -> Path:
     missing = bundle_rules.missing_weights(args.weights)
     if missing and not args.allow_missing_weights:
@@ -367,12 +409,17 @@ def build(args: argparse.Namespace) -> Path:
         python = prepare_venv(args.venv, args.torch_version, args.torch_index)
     else:
         python = args.python or Path(sys.executable)
-    info = check_interpreter(python, args.variant)
-    say(f"building the {args.variant} bundle with {python}: torch {info['torch']}")
+    info = check_interpreter(python, args.variant, args.runtime)
+    runtime = f"torch {info['torch']}" if args.runtime == "torch" else "ONNX Runtime, no torch"
+    say(f"building the {args.variant} bundle with {python}: {runtime}")
     icons = ROOT / "build" / "icons"
     run([python, PACKAGING / "make_icons.py", ROOT / "resources" / "icons" / "ultrais.svg", icons])
+    weights = args.weights.resolve()
+    if args.runtime == "onnx":
+        weights = export_onnx(python, weights, args.work / "onnx-weights")
     env = dict(os.environ)
-    env["ULTRAIS_WEIGHTS"] = str(args.weights.resolve())
+    env["ULTRAIS_WEIGHTS"] = str(weights)
+    env["ULTRAIS_RUNTIME"] = args.runtime
     env["ULTRAIS_ICONS"] = str(icons)
     env["ULTRAIS_WITH_EVALUATION"] = "1" if args.with_evaluation else "0"
     # A local build of ours, not someone's venv, must never leak in through these.

@@ -18,6 +18,9 @@ CLI_NAME = "UltraIS-cli"  # Windows only: a console twin of the windowed UltraIS
 BUNDLE_ID = "org.ultrais.UltraIS"
 SCALES = (1, 2, 4)
 VARIANTS = ("cpu", "cuda")
+# What runs the network in a bundle: torch, or ONNX Runtime with the networks exported to .onnx
+# at packaging time (CPU only; about 62 MiB against torch's 400). See ONNX_RUNTIME_EXCLUDED.
+RUNTIMES = ("torch", "onnx")
 
 # torch sub-packages that eager inference never imports (torch.compile, export, ONNX,
 # distributed training, ROCm and benchmark tools, the operator test database). PyInstaller's
@@ -109,6 +112,34 @@ EXCLUDED_MODULES = (
     # (QtNetwork stays: app/single_instance.py hands a second launch's photos over with it.)
     "PySide6.QtOpenGL",
     "PySide6.QtOpenGLWidgets",
+)
+
+# Left out of an ONNX Runtime bundle: torch and what only the torch path imports (the network's
+# code, einops, safetensors; the engine imports them only when torch is there), with torch's own
+# dependencies. The app's modules that import torch (ultrais_core.model, weights, training) stay
+# in as bytecode but are never imported: tests/test_onnx_bundle.py runs the app with these
+# blocked. PyInstaller's excludes take top-level names, so torch's sub-packages go with it.
+ONNX_RUNTIME_EXCLUDED = (
+    "torch",
+    "functorch",
+    "torchgen",
+    "einops",
+    "safetensors",
+    "sympy",
+    "mpmath",
+    "networkx",
+    "jinja2",
+    "markupsafe",
+    "filelock",
+)
+# ONNX Runtime's Python tools (model conversion, quantisation, transformer optimisers): an
+# InferenceSession never imports them.
+ONNX_RUNTIME_UNUSED = (
+    "onnxruntime.transformers",
+    "onnxruntime.quantization",
+    "onnxruntime.tools",
+    "onnxruntime.backend",
+    "onnxruntime.datasets",
 )
 
 # Only `python main.py evaluate` needs scikit-image (SSIM, CIEDE2000), and so SciPy: the
@@ -298,9 +329,14 @@ _TEST_PACKAGE = re.compile(r"(^|\.)tests?(\.|$)")
 _TEST_PACKAGE_ROOTS = ("numpy", "PIL", "cv2", "skimage", "scipy", "qtawesome", "qtpy", "rawpy")
 
 
-def excluded_modules(*, with_evaluation: bool = False) -> list[str]:
+def excluded_modules(*, with_evaluation: bool = False, runtime: str = "torch") -> list[str]:
     """The `excludes` for PyInstaller's Analysis."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}: {RUNTIMES}")
     modules = list(EXCLUDED_MODULES)
+    if runtime == "onnx":
+        modules = [m for m in modules if m != "onnxruntime"]
+        modules.extend(ONNX_RUNTIME_EXCLUDED + ONNX_RUNTIME_UNUSED)
     if not with_evaluation:
         modules.extend(EVALUATION_MODULES)
     return modules
@@ -360,6 +396,11 @@ def weights_files(folder: Path) -> dict[int, Path]:
     return {scale: folder / f"ultrais_x{scale}.safetensors" for scale in SCALES}
 
 
+def onnx_files(folder: Path) -> dict[int, Path]:
+    """The exported networks an ONNX Runtime bundle ships beside the weights, by scale."""
+    return {scale: path.with_suffix(".onnx") for scale, path in weights_files(folder).items()}
+
+
 def missing_weights(folder: Path) -> list[Path]:
     return [path for path in weights_files(folder).values() if not path.is_file()]
 
@@ -379,11 +420,8 @@ def resource_datas(resources: Path, weights: Path) -> list[tuple[str, str]]:
         if path.suffix in (".py", ".pyc") or "__pycache__" in relative.parts:
             continue
         pairs.append((str(path), str(PurePosixPath("resources", *relative.parts[:-1]))))
-    pairs.extend(
-        (str(path), "resources/weights")
-        for path in weights_files(weights).values()
-        if path.is_file()
-    )
+    shipped = [*weights_files(weights).values(), *onnx_files(weights).values()]
+    pairs.extend((str(path), "resources/weights") for path in shipped if path.is_file())
     return pairs
 
 
