@@ -138,3 +138,40 @@ def test_the_end_of_a_job_renders_nothing_on_the_gui_thread(
     window.controls.rows["exposure"].slider.setValue(100)
     view.repaint()
     assert ("render_after", True) in calls
+
+
+def test_the_scales_view_panes_get_their_frames_from_the_jobs(
+    qtbot, window, photo_files, fake_engine, monkeypatch
+):
+    gui_thread = threading.get_ident()
+    on_gui: list[str] = []
+
+    def recorded(function):
+        def call(*args, **kwargs):
+            if threading.get_ident() == gui_thread:
+                on_gui.append(function.__name__)
+            return function(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(photo_view, "render_after", recorded(photo_view.render_after))
+    monkeypatch.setattr(photo_view, "compute_histogram", recorded(photo_view.compute_histogram))
+    window._apply_view_mode("scales")
+    fake_engine.gate = threading.Event()
+    window.open_paths([photo_files[0]])
+    panes = window.scales_view.panes
+    qtbot.waitUntil(fake_engine.started.is_set, timeout=WAIT_MS)
+    for pane in panes.values():
+        pane.repaint()  # each posts the frame of its own scale
+    photo = panes[2].photo
+    assert [len(window.jobs.frames.specs_for(photo.id, s)) for s in (1, 2, 4)] == [1, 1, 1]
+    fake_engine.gate.set()
+    qtbot.waitUntil(lambda: set(photo.results) == {1, 2, 4}, timeout=WAIT_MS)
+    for pane in panes.values():
+        pane.repaint()
+        assert pane.last_result is not None
+    assert on_gui == []
+    # The histogram follows the pane of the photo's scale, with the count its job made.
+    shown = window.controls.histogram.histogram
+    assert shown is not None
+    assert np.array_equal(shown.luma, compute_histogram(panes[2].last_result).luma)
