@@ -30,6 +30,8 @@ def version_rows(device: str | None) -> list[tuple[str, str]]:
         ("Python", platform.python_version()),
         ("Qt / PySide6", f"{qVersion()} / {pyside_version}"),
         ("PyTorch", _dist_version("torch")),
+        # The Linux CPU bundle runs the network with ONNX Runtime instead of torch.
+        ("ONNX Runtime", _dist_version("onnxruntime")),
         ("NumPy", _dist_version("numpy")),
         ("OpenCV", _dist_version("opencv-python-headless")),
         ("Pillow", _dist_version("pillow")),
