@@ -24,6 +24,17 @@ from ultrais_core.model.rsmu import RSMU
 from ultrais_core.model.semantic import SemanticExtractor
 
 
+def learn_one_step(module: torch.nn.Module, loss: torch.Tensor) -> None:
+    """One SGD step. The layer that emits the residual starts at zero (network.zero_output_layer),
+    so the first backward pass only reaches that layer; after a step, gradients reach all."""
+    loss.backward()
+    with torch.no_grad():
+        for p in module.parameters():
+            if p.grad is not None:
+                p -= 0.1 * p.grad
+                p.grad = None
+
+
 def assert_all_parameters_have_gradients(module: torch.nn.Module) -> None:
     missing = [
         name
@@ -171,9 +182,10 @@ def test_modulation_unit_and_isdm_shapes_and_gradients() -> None:
 def test_rsmu_gives_exactly_scale_times_the_size(scale: int, size: tuple[int, int]) -> None:
     upsampler = RSMU(in_channels=6, out_channels=4, scale=scale)
     x = torch.randn(2, 6, *size)
+    learn_one_step(upsampler, upsampler(x).square().mean() - upsampler(x).mean())
     y = upsampler(x)
     # The x4 upsampler's light second stage halves the channels (see rsmu).
-    assert upsampler.out_channels == (2 if scale == 4 else 4)
+    assert upsampler.out_channels == (3 if scale == 4 else 4)
     assert y.shape == (2, upsampler.out_channels, size[0] * scale, size[1] * scale)
     y.square().mean().backward()
     assert_all_parameters_have_gradients(upsampler)
@@ -233,7 +245,9 @@ def test_network_output_size_and_every_trainable_parameter_learns(
     assert illumination.shape == (2, 1, *size)
     assert torch.all(illumination >= model.config.min_illumination)
     assert torch.all(illumination <= 1)
-    out.square().mean().backward()
+    learn_one_step(model, (out - 0.5).square().mean())
+    out, _ = model.forward_with_illumination(x)
+    (out - 0.5).square().mean().backward()
     assert_all_parameters_have_gradients(model)
 
 
@@ -259,8 +273,8 @@ def test_dark_input_is_brightened_by_the_night_curve(tiny_config: dict) -> None:
     model = DualStreamNet(scale=1, **tiny_config).eval()
     x = torch.rand(1, 3, 32, 32) * 0.05
     with torch.no_grad():
-        _, _, base, _ = model.decompose(x, photo_context(x))
-    assert base.mean() > 5 * x.mean()
+        _, reflection, light, _ = model.decompose(x, photo_context(x))
+    assert (reflection * light).mean() > 5 * x.mean()
 
 
 @pytest.mark.parametrize("brightness", [0.02, 0.3, 1.0])
@@ -275,7 +289,8 @@ def test_rendered_base_never_clips_and_keeps_hue(tiny_config: dict, brightness: 
             p.normal_(0, 1.0)  # a wild correction
     x = torch.rand(2, 3, 32, 32) * brightness
     with torch.no_grad():
-        illumination, reflection, base, _ = model.decompose(x, photo_context(x))
+        illumination, reflection, light, _ = model.decompose(x, photo_context(x))
+    base = reflection * light
     assert torch.all(illumination >= x.amax(dim=1, keepdim=True))
     assert torch.all(reflection <= 1 + 1e-6)
     assert base.max() <= model.config.white_level + 1e-6
@@ -288,12 +303,26 @@ def test_rendered_base_never_clips_and_keeps_hue(tiny_config: dict, brightness: 
 def test_residual_is_folded_below_the_ceiling() -> None:
     from ultrais_core.model.network import add_below_ceiling
 
-    base = torch.tensor([0.0, 0.5, 0.96, 0.97])
+    levels = torch.tensor([0.0, 0.5, 0.96, 0.97])
+    base = levels.view(1, 1, 4, 1).expand(1, 3, 4, 1).clone()
     big = torch.full_like(base, 5.0)
     assert torch.all(add_below_ceiling(base, big, 0.97) <= 0.97 + 2e-4)  # float rounding
     small = torch.full_like(base, 1e-3)
     np.testing.assert_allclose(
-        add_below_ceiling(base[:2], small[:2], 0.97), base[:2] + 1e-3, atol=1e-6
+        add_below_ceiling(base[:, :, :2], small[:, :, :2], 0.97), base[:, :, :2] + 1e-3, atol=1e-6
     )
     negative = torch.full_like(base, -0.2)
     np.testing.assert_allclose(add_below_ceiling(base, negative, 0.97), base - 0.2, atol=1e-6)
+
+
+def test_fold_keeps_the_hue_of_a_saturated_highlight() -> None:
+    """A warm highlight near the ceiling lifted by a neutral residual keeps its channel ratios:
+    the fold scales the pixel as a whole (a per-channel fold would lift green and blue while
+    red sits at the ceiling, bleaching it towards white)."""
+    from ultrais_core.model.network import add_below_ceiling
+
+    base = torch.tensor([0.90, 0.50, 0.20]).view(1, 3, 1, 1)
+    lifted = add_below_ceiling(base, torch.full_like(base, 0.3), 0.97)
+    assert lifted.max() <= 0.97
+    summed = base + 0.3
+    np.testing.assert_allclose(lifted / lifted.amax(), summed / summed.amax(), atol=1e-6)

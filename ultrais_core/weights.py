@@ -20,7 +20,7 @@ from ultrais_core.errors import WeightsError
 from ultrais_core.model import DSConfig, DualStreamNet
 
 FORMAT_NAME = "ultrais-ds"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True)

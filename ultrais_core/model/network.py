@@ -8,7 +8,8 @@ Data flow (names as in the paper):
     base = v^NL * white * f_k(u)                         (night rendering, see below)
     v^NL --reflection U-Net, decoder with ISDM (IMU with illumination features, SMU with
             frozen semantic features) at the half- and quarter-resolution levels, a light
-            gated refinement at full resolution--> RSMU --> head --> y^NS (+ upsampled base)
+            gated refinement at full resolution--> RSMU --> head --> reflection residual r
+    y^NS = f_k(u) * (v^NL + r)                           (at the output size, v + r <= 1)
 
 Choices the paper leaves open, and why:
 - One network per output scale (x1, x2, x4), each in its own weights file. The three tasks see
@@ -30,11 +31,19 @@ Choices the paper leaves open, and why:
   the global monotone curve f_k of the input, so lightness order among them is kept. The
   network's learnt u (>= the input) only lowers local gain: it lifts shadows less where they
   are noise, or keeps a dark sky dark.
+- The reflection stream restores the reflection, not the output: its residual r is added to
+  v (denoising, detail, colour) and the sum, folded under 1 on its brightest channel, is lit by
+  f_k(u). All brightening therefore goes through the illumination and the curve: smooth,
+  multiplicative, monotone in the input, zero at black. An earlier version added r to the
+  rendered output; trained, it took over the brightening (the curve strength fell to about 1)
+  and lifted each region by what its content suggested, which reordered tones (the lightness
+  order error doubled against the curve alone), lifted haze around lit towers and could turn
+  a clipped flame core blue.
 - Full resolution is kept light (most of the pixels, so most of the time): the ISDM blocks, the
   expensive part (attention plus a gated feed-forward), run at half and quarter resolution;
   level 0 of every stream (encoders, decoder) gets one gated depthwise refinement (NAFNet's
-  simple gate) instead of blocks with a feed-forward. The x4
-  upsampler's second stage is a light two-path one (see `rsmu`).
+  simple gate) instead of blocks with a feed-forward. The x4 upsampler's second stage is a
+  light two-path one that emits the RGB residual itself (see `rsmu`).
 - Tile exactness: the only photo-wide input is `context` (exposure statistics, see
   `guidance.photo_context`) modulating the illumination bottleneck (FiLM). Everything else is
   convolution, per-pixel LayerNorm, or attention in windows aligned to the photo grid. Inputs
@@ -252,7 +261,14 @@ class DualStreamNet(nn.Module):
         self.upsampler = RSMU(
             in_channels=c.widths[0], out_channels=c.upsampler_channels, scale=c.scale
         )
-        self.head = nn.Conv2d(self.upsampler.out_channels, 3, kernel_size=3, padding=1)
+        # x4: the upsampler's last stage emits the RGB residual itself (see `rsmu`).
+        self.head = (
+            nn.Identity()
+            if self.upsampler.out_channels == 3
+            else nn.Conv2d(self.upsampler.out_channels, 3, kernel_size=3, padding=1)
+        )
+        if isinstance(self.head, nn.Conv2d):
+            zero_output_layer(self.head)
 
     @property
     def size_multiple(self) -> int:
@@ -266,8 +282,9 @@ class DualStreamNet(nn.Module):
     def decompose(
         self, x: torch.Tensor, context: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[torch.Tensor]]:
-        """Illumination u (>= the input's max-RGB), reflection v = x / u in [0, 1], the rendered
-        base v * f_k(u) (see the module docstring) and the illumination decoder features."""
+        """Illumination u (>= the input's max-RGB), reflection v = x / u in [0, 1], the light
+        f_k(u) (N x 1 x H x W, see the module docstring; the rendered base is v * f_k(u)) and
+        the illumination decoder features."""
         c = self.config
         guidance = illumination_guidance(x, self.guidance_kernel)
         log_guidance = torch.log(guidance + 1e-3) / math.log(1e-3)  # ~[0, 1]: 0 = bright
@@ -286,8 +303,8 @@ class DualStreamNet(nn.Module):
         illumination = torch.maximum(illumination, x.amax(dim=1, keepdim=True))
         reflection = x / illumination
         strength = self.strength(context).clamp(-6.0, 6.0).exp().view(-1, 1, 1, 1)
-        base = x * (c.white_level * (1 + strength) / (1 + strength * illumination))
-        return illumination, reflection, base, illumination_features
+        light = c.white_level * (1 + strength) * illumination / (1 + strength * illumination)
+        return illumination, reflection, light, illumination_features
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """Enhance `x` (N x 3 x H x W, [0,1]). `context` defaults to the batch's own statistics;
@@ -304,7 +321,7 @@ class DualStreamNet(nn.Module):
         if context is None:
             context = photo_context(x)
         x = pad_to_multiple(x, c.size_multiple)
-        illumination, reflection, base, illumination_features = self.decompose(x, context)
+        illumination, reflection, light, illumination_features = self.decompose(x, context)
         bounded = reflection.clamp(0, 1)
         semantic_features = self.semantic(bounded)
 
@@ -325,23 +342,42 @@ class DualStreamNet(nn.Module):
         r = self.refine(self.ups[0](r) + skips[0])
         residual = self.head(self.upsampler(self.output_norm(r)))
         if c.scale > 1:
-            base = F.interpolate(base, scale_factor=c.scale, mode="bilinear", align_corners=False)
-        output = add_below_ceiling(base, residual, c.white_level)
+            bounded, light = (
+                F.interpolate(t, scale_factor=c.scale, mode="bilinear", align_corners=False)
+                for t in (bounded, light)
+            )
+        output = light * add_below_ceiling(bounded, residual, 1.0)
         crop = (slice(None), slice(None), slice(0, height * c.scale), slice(0, width * c.scale))
         return output[crop], illumination[..., :height, :width]
 
 
 def add_below_ceiling(base: torch.Tensor, residual: torch.Tensor, ceiling: float) -> torch.Tensor:
-    """base + residual, with the positive part of the residual folded smoothly under `ceiling`:
-    base + h tanh(r / h) with h = ceiling - base, per channel.
+    """base + residual, with any rise of the brightest channel folded smoothly under `ceiling`.
 
-    NOTE: the base is already <= ceiling by construction; this keeps the learnt residual
-    (detail, denoising) from pushing a highlight the curve kept over it. For a residual small
-    against the headroom it is the plain sum (tanh(x) ~ x); negative residuals pass unchanged.
+    With b = max-RGB(base), s = max-RGB(base + residual) and h = ceiling - b, a pixel whose s
+    exceeds b is scaled as a whole by (b + h tanh((s - b) / h)) / s <= 1; others pass unchanged.
+    NOTE: one factor for all three channels, so the fold keeps the pixel's hue and saturation.
+    A per-channel fold lifted the weaker channels of a saturated highlight while its strongest
+    one sat at the ceiling, which drew lit signs and floodlit walls towards white. The base is
+    already <= ceiling by construction; for a residual small against the headroom this is the
+    plain sum (tanh(x) ~ x).
     """
-    headroom = (ceiling - base).clamp_min(1e-4)
-    lift = residual.clamp_min(0)
-    return base + headroom * torch.tanh(lift / headroom) + residual.clamp_max(0)
+    output = base + residual
+    base_peak = base.amax(dim=1, keepdim=True)
+    peak = output.amax(dim=1, keepdim=True)
+    headroom = (ceiling - base_peak).clamp_min(1e-4)
+    excess = (peak - base_peak).clamp_min(0)
+    folded_peak = base_peak + headroom * torch.tanh(excess / headroom)
+    # Where the peak rose, it is > base_peak >= 0, so the division is safe; elsewhere factor 1.
+    factor = torch.where(excess > 0, folded_peak / peak.clamp_min(1e-6), 1.0)
+    return output * factor
+
+
+def zero_output_layer(layer: nn.Module) -> None:
+    """Zero a layer that emits the residual: an untrained network then renders the night curve
+    alone, a sane photo from the first step, and training adds detail from there."""
+    for parameter in layer.parameters():
+        nn.init.zeros_(parameter)
 
 
 def full_resolution_block(channels: int) -> nn.Module:

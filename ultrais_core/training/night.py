@@ -48,8 +48,10 @@ resolution through a highlight-compressing tone curve in linear light:
 - RGB is scaled by the luminance ratio (hue and saturation of lit things survive; a per-channel
   curve would bleach them towards white), and any pixel whose largest channel would pass the
   white level 0.97 (sRGB) is scaled down as a whole, so nothing clips and no hue turns.
-- Cores of emitters that clipped in the camera fade towards a neutral white in the target (up to
-  70 %): the input holds no colour there, and a white lamp core is what a good night photo shows.
+- Emitters keep their colour through the curve like everything else. (An earlier version faded
+  cores that clipped in the camera towards neutral white; blurred and reduced to the input's
+  size, that fade reached the unclipped rims around every lamp and taught the network to
+  bleach the brightest coloured things, the pixels the kept-chroma figure measures.)
 
 All functions are deterministic given the :class:`numpy.random.Generator`; light positions and
 sizes are in coordinates relative to the whole photo, so a crop and the whole photo (for the
@@ -332,10 +334,6 @@ def tone_map_night(radiance: np.ndarray, scene: NightScene) -> np.ndarray:
     white = float(srgb_to_linear(np.float32(WHITE_LEVEL)))
     peak = rgb.max(axis=-1, keepdims=True)
     rgb = rgb * np.minimum(1.0, white / np.maximum(peak, 1e-6))
-    # Emitter cores that clipped in the camera fade towards neutral white.
-    clipped = np.clip((radiance.max(axis=-1, keepdims=True) - 1.0) / 3.0, 0.0, 1.0) * 0.7
-    neutral = rgb.max(axis=-1, keepdims=True)
-    rgb = rgb + clipped * (neutral - rgb)
     return np.clip(linear_to_srgb(rgb), 0.0, WHITE_LEVEL).astype(np.float32)
 
 
