@@ -33,7 +33,7 @@ os.environ.setdefault("ULTRAIS_LIBRARY", str(Path(os.environ["ULTRAIS_SETTINGS"]
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QEventLoop, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl  # noqa: E402
+from PySide6.QtCore import QEventLoop, QMimeData, QPoint, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -186,7 +186,7 @@ def drag_over(window: MainWindow, paths: list[Path]) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     event = QDragEnterEvent(
-        QPointF(window.width() / 2, window.height() / 2),
+        QPoint(window.width() // 2, window.height() // 2),  # QPoint: PySide6 6.11 takes no QPointF
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,
