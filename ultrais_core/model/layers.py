@@ -131,3 +131,10 @@ def stack_blocks(channels: int, count: int, *, expansion: float = 2.0) -> nn.Mod
     if count == 0:
         return nn.Identity()
     return nn.Sequential(*(LocalBlock(channels, expansion=expansion) for _ in range(count)))
+
+
+def zero_output_layer(layer: nn.Module) -> None:
+    """Zero a layer that emits the residual: an untrained network then renders the night curve
+    alone, a sane photo from the first step, and training adds detail from there."""
+    for parameter in layer.parameters():
+        nn.init.zeros_(parameter)

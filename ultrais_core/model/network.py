@@ -76,6 +76,7 @@ from ultrais_core.model.layers import (
     LayerNorm2d,
     Upsample,
     stack_blocks,
+    zero_output_layer,
 )
 from ultrais_core.model.rsmu import RSMU
 from ultrais_core.model.semantic import SemanticExtractor
@@ -371,13 +372,6 @@ def add_below_ceiling(base: torch.Tensor, residual: torch.Tensor, ceiling: float
     # Where the peak rose, it is > base_peak >= 0, so the division is safe; elsewhere factor 1.
     factor = torch.where(excess > 0, folded_peak / peak.clamp_min(1e-6), 1.0)
     return output * factor
-
-
-def zero_output_layer(layer: nn.Module) -> None:
-    """Zero a layer that emits the residual: an untrained network then renders the night curve
-    alone, a sane photo from the first step, and training adds detail from there."""
-    for parameter in layer.parameters():
-        nn.init.zeros_(parameter)
 
 
 def full_resolution_block(channels: int) -> nn.Module:

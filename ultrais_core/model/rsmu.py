@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ultrais_core.model.layers import zero_output_layer
+
 
 class MergingUpsample2x(nn.Module):
     """One x2 stage: three upsampling paths merged with learned per-pixel weights.
@@ -115,10 +117,8 @@ class RSMU(nn.Module):
             # the x4 size cost 35 % of the network's time (8 channels, a GELU and a 3x3 head
             # there); its convolutions now run at the x2 size.
             head = LightMergingUpsample2x(out_channels, 3)
-            # The residual starts at zero (see network.zero_output_layer).
-            for layer in (head.shuffle, head.bilinear_conv):
-                for parameter in layer.parameters():
-                    nn.init.zeros_(parameter)
+            zero_output_layer(head.shuffle)
+            zero_output_layer(head.bilinear_conv)
             stages += [head]
         if not stages:
             stages = [nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), nn.GELU()]
