@@ -21,14 +21,15 @@ import numpy as np
 from ultrais_core import onnx_runtime
 from ultrais_core.cpu_allocator import keep_freed_memory, release_freed_memory
 from ultrais_core.errors import Cancelled, OutOfMemoryError, UltraISError, WeightsError
-from ultrais_core.onnx_runtime import CONTEXT_SIDE, CpuDevice, OnnxDescriptor, OnnxTileModel
+from ultrais_core.model_descriptor import ModelDescriptor
+from ultrais_core.onnx_runtime import CONTEXT_SIDE, CpuDevice, OnnxTileModel
 from ultrais_core.tiling import Tile, plan_tiles
 
 try:
     import torch
 
     from ultrais_core.model.guidance import photo_context
-    from ultrais_core.weights import ModelDescriptor, load_weights
+    from ultrais_core.weights import load_weights
 except ImportError:  # the CPU bundle: no torch, the ONNX Runtime backend instead
     torch = None  # type: ignore[assignment]
 
@@ -358,7 +359,7 @@ class Engine:
 
     def model_for(self, scale: int) -> tuple[Any, Any]:
         """Load (once) the network for `scale`: (torch module, ModelDescriptor) on torch,
-        (OnnxTileModel, OnnxDescriptor) on ONNX Runtime."""
+        (OnnxTileModel, ModelDescriptor) on ONNX Runtime."""
         if scale not in SCALES:
             raise UltraISError(f"scale must be one of {SCALES}, got {scale}")
         if scale not in self._models and self.backend == "onnx":
@@ -385,7 +386,7 @@ class Engine:
             self._models[scale] = (model, descriptor)
         return self._models[scale]
 
-    def auto_tile(self, descriptor: ModelDescriptor | OnnxDescriptor) -> int:
+    def auto_tile(self, descriptor: ModelDescriptor) -> int:
         """A tile core side (input pixels) whose activations, context included, fit the memory
         at hand.
 

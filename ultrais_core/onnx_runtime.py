@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ultrais_core.errors import UltraISError, WeightsError
+from ultrais_core.model_descriptor import ModelDescriptor
 
 # The same values as `ultrais_core.model.guidance` (which imports torch); a test holds them equal.
 CONTEXT_SIDE = 256
@@ -42,18 +43,6 @@ class CpuDevice:
 
     def __str__(self) -> str:
         return self.type
-
-
-@dataclass(frozen=True)
-class OnnxDescriptor:
-    """The fields of `weights.ModelDescriptor` the engine reads, from the .onnx file's metadata."""
-
-    path: Path
-    scale: int
-    size_multiple: int
-    parameters: int
-    half_precision_safe: bool
-    notes: str
 
 
 def area_downscale(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -143,7 +132,7 @@ class OnnxTileModel:
         self.threads = threads
         self.descriptor = self._descriptor(self.session.get_modelmeta().custom_metadata_map)
 
-    def _descriptor(self, metadata: dict[str, str]) -> OnnxDescriptor:
+    def _descriptor(self, metadata: dict[str, str]) -> ModelDescriptor:
         try:
             scale = int(metadata["ultrais_scale"])
             multiple = int(metadata["ultrais_size_multiple"])
@@ -151,7 +140,7 @@ class OnnxTileModel:
             json.loads(metadata.get("ultrais_config", "{}"))
         except (KeyError, ValueError) as error:
             raise WeightsError(f"{self.path}: not an UltraIS ONNX network ({error})") from None
-        return OnnxDescriptor(
+        return ModelDescriptor(
             path=self.path,
             scale=scale,
             size_multiple=multiple,

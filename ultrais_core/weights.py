@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -18,21 +17,10 @@ from safetensors.torch import load_file, save_file
 
 from ultrais_core.errors import WeightsError
 from ultrais_core.model import DSConfig, DualStreamNet
+from ultrais_core.model_descriptor import ModelDescriptor
 
 FORMAT_NAME = "ultrais-ds"
 FORMAT_VERSION = 3
-
-
-@dataclass(frozen=True)
-class ModelDescriptor:
-    """What the engine needs to know about a loaded network, without looking inside it."""
-
-    path: Path
-    scale: int
-    size_multiple: int
-    parameters: int
-    half_precision_safe: bool
-    notes: str
 
 
 def save_weights(
