@@ -111,3 +111,35 @@ PYEOF
 train --scale 1 --minutes 25 --batch 10 --lr 3e-4 --seed 43 --real-fraction 0.3 \
     --night-fraction 0.45 --exposed-fraction 0.25 --init runs/init_x1.safetensors \
     --out runs/r3_x1.safetensors > runs/r3_x1.log 2>&1
+# Session 6 (weights format 4): the illumination is the guidance under a photo-wide toe (no
+# learnt per-pixel correction, which reordered tones), the illumination U-Net loses its
+# full-resolution decoder level, and the semantic extractor starts at stride 2 (its new stem
+# distilled from the format-3 extractor). Seeded from the format-3 files of commit 4532664.
+mkdir -p runs/shipped_f3
+for scale in 1 2 4; do
+    git show 4532664:resources/weights/ultrais_x$scale.safetensors \
+        > runs/shipped_f3/ultrais_x$scale.safetensors
+done
+$PY -c "
+import logging, torch
+from pathlib import Path
+from safetensors.torch import save_file
+from ultrais_core.training.semantic_distill import distil_semantic
+logging.basicConfig(level=logging.INFO)
+torch.set_num_threads(2)
+# (session 6 read every second training photo, to keep memory low beside the other work)
+student, _ = distil_semantic(Path('runs/shipped_f3/ultrais_x2.safetensors'), steps=1500)
+save_file({f'semantic.{k}': v.contiguous() for k, v in student.state_dict().items()},
+          'runs/semantic_f4.safetensors')
+"
+for scale in 1 2 4; do
+    $PY scripts/format4_init.py runs/shipped_f3/ultrais_x$scale.safetensors \
+        runs/semantic_f4.safetensors runs/init4_x$scale.safetensors
+done
+train --scale 4 --minutes 105 --batch 6 --lr 3e-4 --seed 51 --real-fraction 0.55 \
+    --night-fraction 0.35 --exposed-fraction 0.25 --init runs/init4_x4.safetensors \
+    --out runs/r4_x4.safetensors > runs/r4_x4.log 2>&1 &
+train --scale 2 --minutes 95 --batch 8 --lr 3e-4 --seed 52 --real-fraction 0.3 \
+    --night-fraction 0.45 --exposed-fraction 0.25 --init runs/init4_x2.safetensors \
+    --out runs/r4_x2.safetensors > runs/r4_x2.log 2>&1
+wait
