@@ -121,7 +121,10 @@ def to_output_dtype(block: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if dtype == np.float32:
         return block
     peak = float(np.iinfo(dtype).max)
-    return np.clip(block * peak + 0.5, 0, peak).astype(dtype)
+    scaled = block * peak  # one float temporary, rounded and clipped in place
+    scaled += 0.5
+    np.clip(scaled, 0, peak, out=scaled)
+    return scaled.astype(dtype)
 
 
 def run_tiled(
@@ -181,7 +184,8 @@ def run_tiled(
         patch = torch.from_numpy(np.ascontiguousarray(padded[t.y0 : t.y1, t.x0 : t.x1]))
         patch = patch.permute(2, 0, 1).unsqueeze(0)
         batch = patch.pin_memory().to(device, non_blocking=True) if on_gpu else patch.to(device)
-        result = model(batch, context)[0].float().clamp(0, 1).permute(1, 2, 0)
+        with torch.inference_mode():  # in place on the network's fresh output
+            result = model(batch, context)[0].float().clamp_(0, 1).permute(1, 2, 0)
         if not on_gpu:
             store(index, t, result.cpu(), None)  # .cpu(): for MPS; a no-op on the CPU
             continue
@@ -391,14 +395,17 @@ class Engine:
         at hand.
 
         Peak bytes per input pixel of one forward pass, measured on the small config (fresh
-        process, RSS): about 1.9k, 2.7k and 3.5k at x1, x2 and x4 (rounded up here by a third);
-        larger networks scale with the square root of their parameter count. The tile computes
-        its core plus `overlap` pixels of context on each side, so a larger core wastes less on
-        context ((core + 2 overlap)^2 / core^2: 1.56x at a 512 px core and 64 px context) but
-        holds more memory; on the CPU the budget is 1 GB, which keeps a 2 MP x4 job under
-        1.2 GB in all.
+        process, RSS): about 1.9k, 2.7k and 4.9k at x1, x2 and x4 (rounded up here by a third);
+        larger networks scale with the square root of their parameter count. x4 was measured as
+        the whole job's peak over its idle baseline (a 2 MP photo through `enhance`, 448 px
+        tiles): its tail holds several output-size buffers and the heap does not shrink between
+        tiles (see `cpu_allocator`), which the bare forward pass (3.5k) did not show. The tile
+        computes its core plus `overlap` pixels of context on each side, so a larger core wastes
+        less on context ((core + 2 overlap)^2 / core^2: 1.56x at a 512 px core and 64 px
+        context) but holds more memory; on the CPU the budget is 1 GB, which gives x4 256 px
+        cores and keeps a 2 MP x4 job under 1.2 GB in all (1.13 GB measured).
         """
-        measured = {1: 1_900, 2: 2_700, 4: 3_500}[descriptor.scale] * 4 / 3
+        measured = {1: 1_900, 2: 2_700, 4: 4_900}[descriptor.scale] * 4 / 3
         bytes_per_pixel = measured * max(1.0, descriptor.parameters / 700_000) ** 0.5
         if self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)

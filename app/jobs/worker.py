@@ -144,9 +144,18 @@ def default_engine_factory(options: EngineOptions) -> Any:
     """Build the real engine; runs on a worker thread (importing torch takes seconds)."""
     from ultrais_core.engine import Engine
 
-    return Engine(
-        options.weights, device=options.device, precision=options.precision, tile=options.tile
-    )
+    try:
+        return Engine(
+            options.weights, device=options.device, precision=options.precision, tile=options.tile
+        )
+    except UltraISError as error:
+        if (options.device, options.precision) == ("auto", "auto"):
+            raise
+        # A saved preference this machine or this bundle cannot meet (CUDA chosen on another
+        # computer, bf16 in the CPU bundle's ONNX Runtime): run with the automatic choice
+        # rather than fail every job until the user finds the setting.
+        log.warning("%s; using the automatic device and precision instead", error)
+        return Engine(options.weights, tile=options.tile)
 
 
 class EngineProvider:

@@ -8,9 +8,15 @@ import numpy as np
 import pytest
 
 from app.jobs.job_queue import EXPORT, VIEW, JobQueue
-from app.jobs.worker import EngineOptions, EngineProvider, EnhanceWorker, TaskRunner
+from app.jobs.worker import (
+    EngineOptions,
+    EngineProvider,
+    EnhanceWorker,
+    TaskRunner,
+    default_engine_factory,
+)
 from app.photos import Photo
-from ultrais_core.errors import WeightsError
+from ultrais_core.errors import UltraISError, WeightsError
 
 WAIT_MS = 10_000
 
@@ -154,3 +160,14 @@ def test_a_worker_that_outlives_its_signals_ends_quietly(outcome):
     shiboken6.delete(worker.signals)
     worker.run()  # raised RuntimeError: Signal source has been deleted
     assert worker.is_done()
+
+
+def test_a_saved_preference_the_machine_cannot_meet_falls_back_to_automatic() -> None:
+    """fp16 on the CPU is refused by the engine itself; the GUI's factory then builds the
+    automatic engine instead of failing every job until the preference is found."""
+    from ultrais_core.engine import Engine
+
+    with pytest.raises(UltraISError, match="fp16"):
+        Engine(device="cpu", precision="fp16")
+    engine = default_engine_factory(EngineOptions(device="cpu", precision="fp16"))
+    assert not (engine.device.type == "cpu" and "16" in str(engine.dtype))
