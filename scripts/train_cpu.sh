@@ -143,3 +143,5 @@ train --scale 2 --minutes 95 --batch 8 --lr 3e-4 --seed 52 --real-fraction 0.3 \
     --night-fraction 0.45 --exposed-fraction 0.25 --init runs/init4_x2.safetensors \
     --out runs/r4_x2.safetensors > runs/r4_x2.log 2>&1
 wait
+# The runs were resumed once from their checkpoints 45 minutes in (--resume, same arguments),
+# when the lightness-order term went from weight 3 to 20 (losses.py).
