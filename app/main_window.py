@@ -97,6 +97,7 @@ class MainWindow(MenusMixin, PhotoListMixin, JobsMixin, ExportMixin, QMainWindow
         self._notes: dict[tuple[int, int], str] = {}  # (photo id, scale) -> failed/cancelled note
         self._errors: list[tuple[str, str]] = []  # (title, text) waiting for the dialog
         self._error_flush_pending = False
+        self._error_deadline = 0.0
         self._showing_error = False
         self._single_exports: set[int] = set()  # ids of items whose failure gets a dialog
         self._closing = False

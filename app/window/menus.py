@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from app.dialogs.preferences_dialog import PreferencesDialog
 from app.icons import icon
 from app.settings import Settings
 from app.views.scales_view import SCALES
+
+# Errors arriving within this long of the first, while jobs are running, share one dialog.
+ERROR_GROUPING_SECONDS = 1.5
 
 
 class MenusMixin:
@@ -178,9 +182,18 @@ class MenusMixin:
             self._errors.append((title, text))
         if not self._error_flush_pending and not self._showing_error:
             self._error_flush_pending = True
+            self._error_deadline = time.monotonic() + ERROR_GROUPING_SECONDS
             QTimer.singleShot(50, self._flush_errors)
 
     def _flush_errors(self) -> None:
+        # NOTE: jobs still running may fail the same way (the other scales of the photo); on a
+        # busy machine they finish hundreds of ms apart, which a fixed delay split into two
+        # dialogs. Wait for the queue to go idle, but never longer than the grouping limit.
+        jobs = getattr(self, "jobs", None)
+        busy = jobs is not None and jobs.is_busy()
+        if busy and not self._closing and time.monotonic() < self._error_deadline:
+            QTimer.singleShot(50, self._flush_errors)
+            return
         self._error_flush_pending = False
         if not self._errors or self._closing:
             self._errors.clear()
