@@ -4,9 +4,9 @@
 # fine-tune after the switch to overlapping attention windows (stage 2) and x4 from stage 1;
 # then x1 from stage 2 beside a last x2 fine-tune with more real pairs (stage 3); session 3
 # (whole-photo context); session 4 (weights format 2: night rendering and the lighter
-# full-resolution blocks), whose runs/night_x{1,2,4}.safetensors are what ships, renamed
-# ultrais_x{1,2,4}.safetensors in resources/weights/. Sessions 1-3 trained format-1 networks;
-# session 4 seeds format 2 from their tensors wherever name and shape still match.
+# full-resolution blocks); session 5 (format 3); session 6 (format 4), whose
+# runs/r4_x{1,2,4}.safetensors are what ships, renamed ultrais_x{1,2,4}.safetensors in
+# resources/weights/. Each format seeds the next from the tensors whose name and shape match.
 set -euo pipefail
 # One thread per run: oneDNN's OpenMP threads spin-wait, and on a busy 2-core machine two of
 # them ran 15x slower than one (measured).
@@ -145,3 +145,17 @@ train --scale 2 --minutes 95 --batch 8 --lr 3e-4 --seed 52 --real-fraction 0.3 \
 wait
 # The runs were resumed once from their checkpoints 45 minutes in (--resume, same arguments),
 # when the lightness-order term went from weight 3 to 20 (losses.py).
+# x1, 65 minutes into x2 and beside it: the x2 run's weight average (`main.py export-average
+# runs/r4_x2.ckpt.safetensors runs/mid4b_x2.safetensors`) without its upsampler and head, plus
+# the format-3 x1 file's upsampler and head.
+$PY - <<'PYEOF'
+from safetensors.torch import load_file, save_file
+body = load_file("runs/mid4b_x2.safetensors")
+x1 = load_file("runs/init4_x1.safetensors")
+kept = {k: v for k, v in body.items() if not k.startswith(("upsampler.", "head."))}
+kept.update({k: v for k, v in x1.items() if k.startswith(("upsampler.", "head."))})
+save_file(kept, "runs/init4b_x1.safetensors")
+PYEOF
+train --scale 1 --minutes 25 --batch 10 --lr 3e-4 --seed 53 --real-fraction 0.3 \
+    --night-fraction 0.45 --exposed-fraction 0.25 --init runs/init4b_x1.safetensors \
+    --out runs/r4_x1.safetensors > runs/r4_x1.log 2>&1
