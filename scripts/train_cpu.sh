@@ -4,9 +4,9 @@
 # fine-tune after the switch to overlapping attention windows (stage 2) and x4 from stage 1;
 # then x1 from stage 2 beside a last x2 fine-tune with more real pairs (stage 3); session 3
 # (whole-photo context); session 4 (weights format 2: night rendering and the lighter
-# full-resolution blocks), whose runs/night_x{1,2,4}.safetensors are what ships, renamed
-# ultrais_x{1,2,4}.safetensors in resources/weights/. Sessions 1-3 trained format-1 networks;
-# session 4 seeds format 2 from their tensors wherever name and shape still match.
+# full-resolution blocks); session 5 (format 3); session 6 (format 4), whose
+# runs/r4_x{1,2,4}.safetensors are what ships, renamed ultrais_x{1,2,4}.safetensors in
+# resources/weights/. Each format seeds the next from the tensors whose name and shape match.
 set -euo pipefail
 # One thread per run: oneDNN's OpenMP threads spin-wait, and on a busy 2-core machine two of
 # them ran 15x slower than one (measured).
@@ -111,3 +111,51 @@ PYEOF
 train --scale 1 --minutes 25 --batch 10 --lr 3e-4 --seed 43 --real-fraction 0.3 \
     --night-fraction 0.45 --exposed-fraction 0.25 --init runs/init_x1.safetensors \
     --out runs/r3_x1.safetensors > runs/r3_x1.log 2>&1
+# Session 6 (weights format 4): the illumination is the guidance under a photo-wide toe (no
+# learnt per-pixel correction, which reordered tones), the illumination U-Net loses its
+# full-resolution decoder level, and the semantic extractor starts at stride 2 (its new stem
+# distilled from the format-3 extractor). Seeded from the format-3 files of commit 4532664.
+mkdir -p runs/shipped_f3
+for scale in 1 2 4; do
+    git show 4532664:resources/weights/ultrais_x$scale.safetensors \
+        > runs/shipped_f3/ultrais_x$scale.safetensors
+done
+$PY -c "
+import logging, torch
+from pathlib import Path
+from safetensors.torch import save_file
+from ultrais_core.training.semantic_distill import distil_semantic
+logging.basicConfig(level=logging.INFO)
+torch.set_num_threads(2)
+# (session 6 read every second training photo, to keep memory low beside the other work)
+student, _ = distil_semantic(Path('runs/shipped_f3/ultrais_x2.safetensors'), steps=1500)
+save_file({f'semantic.{k}': v.contiguous() for k, v in student.state_dict().items()},
+          'runs/semantic_f4.safetensors')
+"
+for scale in 1 2 4; do
+    $PY scripts/format4_init.py runs/shipped_f3/ultrais_x$scale.safetensors \
+        runs/semantic_f4.safetensors runs/init4_x$scale.safetensors
+done
+train --scale 4 --minutes 105 --batch 6 --lr 3e-4 --seed 51 --real-fraction 0.55 \
+    --night-fraction 0.35 --exposed-fraction 0.25 --init runs/init4_x4.safetensors \
+    --out runs/r4_x4.safetensors > runs/r4_x4.log 2>&1 &
+train --scale 2 --minutes 95 --batch 8 --lr 3e-4 --seed 52 --real-fraction 0.3 \
+    --night-fraction 0.45 --exposed-fraction 0.25 --init runs/init4_x2.safetensors \
+    --out runs/r4_x2.safetensors > runs/r4_x2.log 2>&1
+wait
+# The runs were resumed once from their checkpoints 45 minutes in (--resume, same arguments),
+# when the lightness-order term went from weight 3 to 20 (losses.py).
+# x1, 65 minutes into x2 and beside it: the x2 run's weight average (`main.py export-average
+# runs/r4_x2.ckpt.safetensors runs/mid4b_x2.safetensors`) without its upsampler and head, plus
+# the format-3 x1 file's upsampler and head.
+$PY - <<'PYEOF'
+from safetensors.torch import load_file, save_file
+body = load_file("runs/mid4b_x2.safetensors")
+x1 = load_file("runs/init4_x1.safetensors")
+kept = {k: v for k, v in body.items() if not k.startswith(("upsampler.", "head."))}
+kept.update({k: v for k, v in x1.items() if k.startswith(("upsampler.", "head."))})
+save_file(kept, "runs/init4b_x1.safetensors")
+PYEOF
+train --scale 1 --minutes 25 --batch 10 --lr 3e-4 --seed 53 --real-fraction 0.3 \
+    --night-fraction 0.45 --exposed-fraction 0.25 --init runs/init4b_x1.safetensors \
+    --out runs/r4_x1.safetensors > runs/r4_x1.log 2>&1

@@ -9,7 +9,7 @@ import pytest
 TINY = {
     "widths": (8, 16),
     "illumination_widths": (8, 8),
-    "semantic_widths": (8, 8),
+    "semantic_widths": (8,),
     "blocks": (1, 1),
     "heads": (1, 2),
     "window": 8,

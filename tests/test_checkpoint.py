@@ -42,7 +42,7 @@ def test_truncated_checkpoint_is_refused(tmp_path: Path) -> None:
         scale=1,
         widths=(8,),
         illumination_widths=(8,),
-        semantic_widths=(8,),
+        semantic_widths=(),
         blocks=(1,),
         heads=(1,),
         window=8,

@@ -227,9 +227,9 @@ def test_semantic_extractor_is_frozen_and_gets_no_gradient(tiny_config: dict) ->
 
 
 def test_semantic_extractor_features_per_level() -> None:
-    extractor = SemanticExtractor(widths=(4, 8, 12))
+    extractor = SemanticExtractor(widths=(8, 12))
     features = extractor(torch.rand(1, 3, 16, 24))
-    assert [tuple(f.shape) for f in features] == [(1, 4, 16, 24), (1, 8, 8, 12), (1, 12, 4, 6)]
+    assert [tuple(f.shape) for f in features] == [(1, 8, 8, 12), (1, 12, 4, 6)]
 
 
 @pytest.mark.parametrize("scale", [1, 2, 4])
@@ -280,13 +280,13 @@ def test_dark_input_is_brightened_by_the_night_curve(tiny_config: dict) -> None:
 @pytest.mark.parametrize("brightness", [0.02, 0.3, 1.0])
 def test_rendered_base_never_clips_and_keeps_hue(tiny_config: dict, brightness: float) -> None:
     """The base is bounded by construction (illumination >= the pixel's max channel), whatever
-    the learnt correction and strength: random weights, a strong strength, bright pixels."""
+    the learnt toe and strength: random weights, a strong strength, bright pixels."""
     torch.manual_seed(1)
     model = DualStreamNet(scale=1, **tiny_config).eval()
     with torch.no_grad():
         model.strength[2].bias.fill_(5.0)  # k = e^5: a very strong lift
-        for p in model.illumination.head.parameters():
-            p.normal_(0, 1.0)  # a wild correction
+        for p in model.toe.parameters():
+            p.normal_(0, 1.0)  # a wild toe
     x = torch.rand(2, 3, 32, 32) * brightness
     with torch.no_grad():
         illumination, reflection, light, _ = model.decompose(x, photo_context(x))
@@ -326,3 +326,22 @@ def test_fold_keeps_the_hue_of_a_saturated_highlight() -> None:
     assert lifted.max() <= 0.97
     summed = base + 0.3
     np.testing.assert_allclose(lifted / lifted.amax(), summed / summed.amax(), atol=1e-6)
+
+
+@pytest.mark.parametrize("toe_bias", [-8.0, 0.0, 8.0])
+@pytest.mark.parametrize("strength_bias", [0.0, 3.0, 6.0])
+def test_rendered_lightness_rises_with_the_input(
+    tiny_config: dict, toe_bias: float, strength_bias: float
+) -> None:
+    """Lightness order by construction: along a ramp from black to white, the rendered base's
+    brightest channel never falls, whatever the photo-wide toe and curve strength."""
+    model = DualStreamNet(scale=1, **tiny_config).eval()
+    with torch.no_grad():
+        model.toe[2].bias.fill_(toe_bias)
+        model.strength[2].bias.fill_(strength_bias)
+    ramp = torch.linspace(0, 1, 256).view(1, 1, 1, -1).expand(1, 3, 8, 256).contiguous()
+    with torch.no_grad():
+        _, reflection, light, _ = model.decompose(ramp, photo_context(ramp))
+    lightness = (reflection * light).amax(dim=1)
+    assert torch.all(lightness.diff(dim=-1) >= -1e-6)
+    assert torch.all(lightness[..., -1] > lightness[..., 1])

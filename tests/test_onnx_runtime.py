@@ -18,7 +18,7 @@ from ultrais_core.weights import save_weights
 TINY = {
     "widths": (8, 16),
     "illumination_widths": (8, 8),
-    "semantic_widths": (8, 8),
+    "semantic_widths": (8,),
     "blocks": (1, 1),
     "heads": (1, 2),
     "upsampler_channels": 8,

@@ -509,7 +509,7 @@ PACKAGE_DIR = Path(os.environ.get("ULTRAIS_PACKAGE_DIR", ROOT / "build" / "packa
 TINY = {
     "widths": (8, 16),
     "illumination_widths": (8, 8),
-    "semantic_widths": (8, 8),
+    "semantic_widths": (8,),
     "blocks": (1, 1),
     "heads": (1, 2),
     "window": 8,

@@ -402,8 +402,9 @@ class Engine:
         tiles (see `cpu_allocator`), which the bare forward pass (3.5k) did not show. The tile
         computes its core plus `overlap` pixels of context on each side, so a larger core wastes
         less on context ((core + 2 overlap)^2 / core^2: 1.56x at a 512 px core and 64 px
-        context) but holds more memory; on the CPU the budget is 1 GB, which gives x4 256 px
-        cores and keeps a 2 MP x4 job under 1.2 GB in all (1.13 GB measured).
+        context) but holds more memory; on the CPU the budget is 0.9 GB, which gives x4 224 px
+        cores and x2 352 px ones, and keeps a 2 MP x4 job under 1.2 GB in all (the bench's fresh
+        process measured 1.21 GB with 1 GB and 256 px cores).
         """
         measured = {1: 1_900, 2: 2_700, 4: 4_900}[descriptor.scale] * 4 / 3
         bytes_per_pixel = measured * max(1.0, descriptor.parameters / 700_000) ** 0.5
@@ -413,7 +414,7 @@ class Engine:
             if self.dtype != torch.float32:
                 bytes_per_pixel /= 2
         else:
-            budget, cap = 1.0e9, 512
+            budget, cap = 0.9e9, 512
         side = min(cap, int((budget / bytes_per_pixel) ** 0.5) - 2 * self.overlap)
         return max(MIN_TILE, side - side % descriptor.size_multiple)
 

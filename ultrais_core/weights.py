@@ -20,7 +20,7 @@ from ultrais_core.model import DSConfig, DualStreamNet
 from ultrais_core.model_descriptor import ModelDescriptor
 
 FORMAT_NAME = "ultrais-ds"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 
 def save_weights(

@@ -2,8 +2,8 @@
 Illuminating and Super-Resolving Ultra-Dark Images" (TNNLS 2024), written from the paper's text.
 
 Data flow (names as in the paper):
-    x^LL --max-RGB, blur--> u^IG --illumination U-Net (+ photo context)--> u^NL
-    u = max(u^NL, max-RGB(x^LL))                         (illumination never below the input)
+    x^LL --max-RGB, blur--> u^IG --illumination U-Net (+ photo context)--> features for IMU
+    u = max((u^IG)^toe, max-RGB(x^LL))                   (toe: photo-wide, in [0.3, 1])
     v^NL = x^LL / u                                      (Retinex division: v in [0, 1])
     base = v^NL * white * f_k(u)                         (night rendering, see below)
     v^NL --reflection U-Net, decoder with ISDM (IMU with illumination features, SMU with
@@ -17,7 +17,11 @@ Choices the paper leaves open, and why:
   few MB, let the engine load only the scale in use, and let each scale be retrained alone.
 - The illumination is one channel in (u_min, 1): colour correction is left to the reflection
   stream, because a per-channel illumination divides noise-dominated shadows into colour casts.
-  It is parameterised around the guidance (u = u^IG, corrected by the U-Net in logit space).
+  It is the guidance under a photo-wide power, u = (u^IG)^toe, the toe set from the photo
+  context like the curve strength below (toe < 1 lifts the deepest tones less). Format 3 let the
+  U-Net correct u pixel by pixel; that local gain kept noisy shadows dark but reordered tones
+  across the photo (lightness order error 216 against 151 without it), so the illumination
+  stream now only feeds IMU, and has no full-resolution decoder level.
 - Night rendering by construction. Dividing the whole illumination out (the paper's Retinex
   step) brings every region to one daylight level: lamps and lit subjects clip, black skies are
   lifted to murk. Instead the illumination is kept, through a highlight-compressing curve:
@@ -28,9 +32,8 @@ Choices the paper leaves open, and why:
   is kept >= max-RGB(x) pixel by pixel, the base never passes `white` (0.97, under the 250/255
   clipping level) and its hue is the input's (all channels scale alike): highlights cannot
   blow and lit colours cannot bleach. Where u is the input itself (bright pixels), the base is
-  the global monotone curve f_k of the input, so lightness order among them is kept. The
-  network's learnt u (>= the input) only lowers local gain: it lifts shadows less where they
-  are noise, or keeps a dark sky dark.
+  the global monotone curve f_k of the input, so lightness order among them is kept; the
+  toe keeps it too (see `decompose`).
 - The reflection stream restores the reflection, not the output: its residual r is added to
   v (denoising, detail, colour) and the sum, folded under 1 on its brightest channel, is lit by
   f_k(u). All brightening therefore goes through the illumination and the curve: smooth,
@@ -90,7 +93,8 @@ class DSConfig:
         scale: output scale, 1, 2 or 4.
         widths: reflection stream channels per level (the number of levels is its length).
         illumination_widths: illumination stream channels per level.
-        semantic_widths: semantic extractor channels per level.
+        semantic_widths: semantic extractor channels per level from level 1 (stride 2) on:
+            SMU runs at every level but full resolution.
         blocks: LocalBlocks per encoder level of the reflection stream (level 0, at full
             resolution, always has one light `GatedRefinement` instead).
         heads: attention heads of the ISDM at each level.
@@ -103,12 +107,14 @@ class DSConfig:
             pixel counts as clipped.
         initial_strength: the curve strength k the network starts from (before training
             moves the exposure MLP).
+        min_toe: the smallest power of the guidance the illumination may take (lower lifts
+            the deepest tones less).
     """
 
     scale: int = 2
     widths: tuple[int, ...] = (24, 48, 96)
     illumination_widths: tuple[int, ...] = (12, 24, 48)
-    semantic_widths: tuple[int, ...] = (16, 32, 64)
+    semantic_widths: tuple[int, ...] = (32, 64)
     blocks: tuple[int, ...] = (1, 1, 2)
     heads: tuple[int, ...] = (1, 2, 4)
     window: int = 8
@@ -117,14 +123,17 @@ class DSConfig:
     min_illumination: float = 0.01
     white_level: float = 0.97
     initial_strength: float = 8.0
+    min_toe: float = 0.3
 
     def __post_init__(self) -> None:
         levels = len(self.widths)
         if self.scale not in (1, 2, 4):
             raise ValueError(f"scale must be 1, 2 or 4, got {self.scale}")
-        for name in ("illumination_widths", "semantic_widths", "blocks", "heads"):
+        for name in ("illumination_widths", "blocks", "heads"):
             if len(getattr(self, name)) != levels:
                 raise ValueError(f"{name} must have one entry per level ({levels})")
+        if len(self.semantic_widths) != levels - 1:
+            raise ValueError(f"semantic_widths must have one entry per level from 1 ({levels - 1})")
         for width, heads in zip(self.widths, self.heads, strict=True):
             if width % heads:
                 raise ValueError(f"width {width} is not divisible by {heads} heads")
@@ -154,7 +163,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "large": {
         "widths": (48, 96, 192),
         "illumination_widths": (16, 32, 64),
-        "semantic_widths": (24, 48, 96),
+        "semantic_widths": (48, 96),
         "blocks": (2, 2, 4),
         "heads": (1, 2, 4),
         "upsampler_channels": 32,
@@ -169,10 +178,12 @@ def config_for(preset: str, scale: int) -> DSConfig:
 
 
 class IlluminationUNet(nn.Module):
-    """Predicts the correction of log-illumination from u^IG and x; its decoder features feed IMU.
+    """Encodes u^IG and x into the illumination features that IMU attends to.
 
-    The photo context modulates the bottleneck (FiLM), so the predicted exposure depends on the
-    whole photo's brightness, not on what a tile happens to contain.
+    The photo context modulates the bottleneck (FiLM), so the features depend on the whole
+    photo's brightness, not on what a tile happens to contain. It has no decoder level at full
+    resolution and no output map: the illumination itself is the guidance under a photo-wide
+    toe (see `DualStreamNet.decompose`), and IMU only reads the half-resolution levels down.
     """
 
     def __init__(self, *, widths: tuple[int, ...]) -> None:
@@ -186,16 +197,12 @@ class IlluminationUNet(nn.Module):
         self.film = nn.Sequential(
             nn.Linear(CONTEXT_FEATURES, 32), nn.GELU(), nn.Linear(32, widths[-1] * 2)
         )
-        self.ups = nn.ModuleList(Upsample(b, a) for a, b in pairwise(widths))
-        self.decoders = nn.ModuleList(
-            [full_resolution_block(widths[0])] + [stack_blocks(w, 1) for w in widths[1:-1]]
-        )
-        self.head = nn.Conv2d(widths[0], 1, kernel_size=3, padding=1)
+        # ups[i] brings level i + 2 to level i + 1; decoders[i] refines level i + 1.
+        self.ups = nn.ModuleList(Upsample(b, a) for a, b in pairwise(widths[1:]))
+        self.decoders = nn.ModuleList(stack_blocks(w, 1) for w in widths[1:-1])
 
-    def forward(
-        self, features_in: torch.Tensor, context: torch.Tensor
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Returns the logit correction (N x 1 x H x W) and decoder features, coarsest first."""
+    def forward(self, features_in: torch.Tensor, context: torch.Tensor) -> list[torch.Tensor]:
+        """The decoder features from the bottleneck up to level 1, coarsest first."""
         x = self.stem(features_in)
         skips = []
         for level, encoder in enumerate(self.encoders):
@@ -206,10 +213,10 @@ class IlluminationUNet(nn.Module):
         scale, shift = self.film(context).unsqueeze(-1).unsqueeze(-1).chunk(2, dim=1)
         x = x * (1 + scale) + shift
         decoded = [x]
-        for level in reversed(range(len(self.decoders))):
-            x = self.decoders[level](self.ups[level](x) + skips[level])
+        for index in reversed(range(len(self.decoders))):
+            x = self.decoders[index](self.ups[index](x) + skips[index + 1])
             decoded.append(x)
-        return self.head(x), decoded
+        return decoded
 
 
 class DualStreamNet(nn.Module):
@@ -237,6 +244,10 @@ class DualStreamNet(nn.Module):
         # Small, not zero: a zero last layer would leave the first one without gradients.
         nn.init.normal_(self.strength[2].weight, std=1e-3)
         nn.init.constant_(self.strength[2].bias, math.log(c.initial_strength))
+        # Photo-wide toe of the illumination (see `decompose`); starts near 1: the guidance.
+        self.toe = nn.Sequential(nn.Linear(CONTEXT_FEATURES, 16), nn.GELU(), nn.Linear(16, 1))
+        nn.init.normal_(self.toe[2].weight, std=1e-3)
+        nn.init.constant_(self.toe[2].bias, 3.0)
         self.stem = nn.Conv2d(4, c.widths[0], kernel_size=3, padding=1)
         self.encoders = nn.ModuleList(
             [full_resolution_block(c.widths[0])]
@@ -250,7 +261,7 @@ class DualStreamNet(nn.Module):
                 str(level): ISDM(
                     channels=c.widths[level],
                     illumination_channels=c.illumination_widths[level],
-                    semantic_channels=c.semantic_widths[level],
+                    semantic_channels=c.semantic_widths[level - 1],
                     heads=c.heads[level],
                     window=c.window,
                 )
@@ -289,17 +300,17 @@ class DualStreamNet(nn.Module):
         c = self.config
         guidance = illumination_guidance(x, self.guidance_kernel)
         log_guidance = torch.log(guidance + 1e-3) / math.log(1e-3)  # ~[0, 1]: 0 = bright
-        correction, illumination_features = self.illumination(
+        illumination_features = self.illumination(
             torch.cat([guidance, log_guidance, x], dim=1), context
         )
-        # u = u_min + (1 - u_min) * sigmoid(logit(prior) + correction): bounded, smooth, and equal
-        # to the guidance when the correction is zero.
-        prior = guidance.clamp(c.min_illumination * 1.1, 0.99)
-        prior = (prior - c.min_illumination) / (1 - c.min_illumination)
-        logit = torch.log(prior) - torch.log1p(-prior)
-        illumination = c.min_illumination + (1 - c.min_illumination) * torch.sigmoid(
-            logit + correction
-        )
+        # u = g^toe: a photo-wide power of the guidance, toe in [min_toe, 1] (1: the guidance).
+        # NOTE: photo-wide, not a learnt map. A per-pixel correction (format 3) lowered the gain
+        # where the shadows were noise, and that local gain reordered tones across the photo.
+        # With u = g^toe the rendered lightness white (1 + k) g / (1 + k g^toe) rises with g for
+        # every k >= 0 and toe <= 1 (its log-derivative is 1 - toe k u / (1 + k u) > 0), so order
+        # holds by construction, and toe < 1 still lifts the deepest (noisiest) tones less.
+        toe = c.min_toe + (1 - c.min_toe) * torch.sigmoid(self.toe(context)).view(-1, 1, 1, 1)
+        illumination = guidance.clamp(c.min_illumination, 1.0) ** toe
         # NOTE: never below the pixel's own brightest channel, so v <= 1 and the base <= white.
         illumination = torch.maximum(illumination, x.amax(dim=1, keepdim=True))
         reflection = x / illumination
@@ -334,11 +345,11 @@ class DualStreamNet(nn.Module):
             r = encoder(r)
             skips.append(r)
         last = len(c.widths) - 1
-        r = self.modulators[str(last)](r, illumination_features[0], semantic_features[last])
+        r = self.modulators[str(last)](r, illumination_features[0], semantic_features[last - 1])
         for step, level in enumerate(reversed(range(1, last))):
             r = self.ups[level](r) + skips[level]
             r = self.modulators[str(level)](
-                r, illumination_features[step + 1], semantic_features[level]
+                r, illumination_features[step + 1], semantic_features[level - 1]
             )
         r = self.refine(self.ups[0](r) + skips[0])
         residual = self.head(self.upsampler(self.output_norm(r)))

@@ -34,7 +34,9 @@ class _Decoder(nn.Module):
         layers: list[nn.Module] = []
         for high, low in zip(reversed(widths), reversed(widths[:-1]), strict=False):
             layers += [LocalBlock(high), Upsample(high, low)]
-        layers += [LocalBlock(widths[0]), nn.Conv2d(widths[0], 3, kernel_size=3, padding=1)]
+        # The extractor starts at stride 2: one more doubling back to the crop's size.
+        layers += [LocalBlock(widths[0]), Upsample(widths[0], widths[0])]
+        layers += [nn.Conv2d(widths[0], 3, kernel_size=3, padding=1)]
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
