@@ -14,6 +14,19 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 train() { $PY main.py train --config small --steps 20000 --crop 64 "$@"; }
+# An x1 seed: the body of an x2 file (BODY) with the tensors of another file (X1) whose names
+# start with the given prefixes (its upsampler, and from session 6 its head).
+x1_seed() {
+    $PY - "$@" <<'PYEOF'
+import sys
+from safetensors.torch import load_file, save_file
+body_file, x1_file, out, *prefixes = sys.argv[1:]
+body, x1 = load_file(body_file), load_file(x1_file)
+kept = {k: v for k, v in body.items() if not k.startswith(("upsampler.", "head."))}
+kept.update({k: v for k, v in x1.items() if k.startswith(tuple(prefixes))})
+save_file(kept, out)
+PYEOF
+}
 mkdir -p runs
 $PY main.py pretrain-semantic --out runs/semantic_small.safetensors --steps 400
 train --scale 2 --minutes 55 --batch 8 --semantic runs/semantic_small.safetensors \
@@ -100,14 +113,8 @@ wait
 # x1, 74 minutes into x2 and beside it: the x2 run's weight average (exported with
 # `main.py export-average runs/r3_x2.ckpt.safetensors runs/mid3_x2.safetensors`) without its
 # upsampler and head, plus the format-2 x1 file's upsampler; the head starts at zero.
-$PY - <<'PYEOF'
-from safetensors.torch import load_file, save_file
-body = load_file("runs/mid3_x2.safetensors")
-x1 = load_file("runs/shipped_f2/ultrais_x1.safetensors")
-kept = {k: v for k, v in body.items() if not k.startswith(("upsampler.", "head."))}
-kept.update({k: v for k, v in x1.items() if k.startswith("upsampler.")})
-save_file(kept, "runs/init_x1.safetensors")
-PYEOF
+x1_seed runs/mid3_x2.safetensors runs/shipped_f2/ultrais_x1.safetensors \
+    runs/init_x1.safetensors upsampler.
 train --scale 1 --minutes 25 --batch 10 --lr 3e-4 --seed 43 --real-fraction 0.3 \
     --night-fraction 0.45 --exposed-fraction 0.25 --init runs/init_x1.safetensors \
     --out runs/r3_x1.safetensors > runs/r3_x1.log 2>&1
@@ -148,14 +155,8 @@ wait
 # x1, 65 minutes into x2 and beside it: the x2 run's weight average (`main.py export-average
 # runs/r4_x2.ckpt.safetensors runs/mid4b_x2.safetensors`) without its upsampler and head, plus
 # the format-3 x1 file's upsampler and head.
-$PY - <<'PYEOF'
-from safetensors.torch import load_file, save_file
-body = load_file("runs/mid4b_x2.safetensors")
-x1 = load_file("runs/init4_x1.safetensors")
-kept = {k: v for k, v in body.items() if not k.startswith(("upsampler.", "head."))}
-kept.update({k: v for k, v in x1.items() if k.startswith(("upsampler.", "head."))})
-save_file(kept, "runs/init4b_x1.safetensors")
-PYEOF
+x1_seed runs/mid4b_x2.safetensors runs/init4_x1.safetensors runs/init4b_x1.safetensors \
+    upsampler. head.
 train --scale 1 --minutes 25 --batch 10 --lr 3e-4 --seed 53 --real-fraction 0.3 \
     --night-fraction 0.45 --exposed-fraction 0.25 --init runs/init4b_x1.safetensors \
     --out runs/r4_x1.safetensors > runs/r4_x1.log 2>&1
