@@ -189,9 +189,7 @@ class MenusMixin:
         # NOTE: jobs still running may fail the same way (the other scales of the photo); on a
         # busy machine they finish hundreds of ms apart, which a fixed delay split into two
         # dialogs. Wait for the queue to go idle, but never longer than the grouping limit.
-        jobs = getattr(self, "jobs", None)
-        busy = jobs is not None and jobs.is_busy()
-        if busy and not self._closing and time.monotonic() < self._error_deadline:
+        if self.jobs.is_busy() and not self._closing and time.monotonic() < self._error_deadline:
             QTimer.singleShot(50, self._flush_errors)
             return
         self._error_flush_pending = False
