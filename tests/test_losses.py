@@ -15,6 +15,7 @@ from ultrais_core.training.losses import (
     illumination_smoothness,
     lightness_order_term,
     luminance_regularizer,
+    relight_term,
     ssim_loss,
     total_loss,
 )
@@ -130,6 +131,32 @@ def test_exposure_term_has_a_dead_zone():
     assert exposure_term(torch.full((1, 3, 16, 16), 0.98)).item() > 0
 
 
+def test_relight_term_charges_regional_shifts_but_not_texture():
+    """The residual may add zero-mean texture (noise, detail) freely; lifting a whole region
+    above the tolerance costs, and the cost grows with the lift."""
+    base = torch.full((1, 3, 16, 16), 0.2)
+    texture = 0.1 * torch.tensor([[1.0, -1.0], [-1.0, 1.0]]).repeat(8, 8)
+    assert relight_term(base + texture, base, block=4).item() == pytest.approx(0.0, abs=1e-7)
+    lifted = base.clone()
+    lifted[..., :8, :] += 0.1
+    small = relight_term(lifted, base, block=4, tolerance=0.03)
+    assert small.item() == pytest.approx(0.5 * (0.1 - 0.03), rel=1e-4)
+    lifted[..., :8, :] += 0.1
+    assert relight_term(lifted, base, block=4).item() > small.item()
+
+
+def test_total_loss_charges_relighting_only_when_given_the_base():
+    torch.manual_seed(0)
+    target = torch.rand(1, 3, 16, 16) * 0.5
+    low = torch.rand(1, 3, 8, 8) * 0.1
+    lifted = target + 0.2
+    without, log = total_loss(lifted, target, None, low)
+    with_base, log_base = total_loss(lifted, target, None, low, base=target)
+    assert log["relight"] == 0.0
+    assert log_base["relight"] > 0.1
+    assert with_base.item() > without.item()
+
+
 def test_regularizer_and_total_loss_outputs():
     pred = torch.full((1, 3, 16, 16), 0.45, requires_grad=True)
     ill = torch.full((1, 1, 4, 4), 0.3, requires_grad=True)
@@ -144,6 +171,7 @@ def test_regularizer_and_total_loss_outputs():
         "smoothness",
         "exposure",
         "order",
+        "relight",
         "total",
     }
     assert all(isinstance(v, float) for v in log.values())

@@ -240,13 +240,14 @@ def test_network_output_size_and_every_trainable_parameter_learns(
     torch.manual_seed(0)
     model = DualStreamNet(scale=scale, **tiny_config)
     x = torch.rand(2, 3, *size) * 0.2
-    out, illumination = model.forward_with_illumination(x)
+    out, illumination, base = model.forward_with_illumination(x)
+    assert base.shape == out.shape
     assert out.shape == (2, 3, size[0] * scale, size[1] * scale)
     assert illumination.shape == (2, 1, *size)
     assert torch.all(illumination >= model.config.min_illumination)
     assert torch.all(illumination <= 1)
     learn_one_step(model, (out - 0.5).square().mean())
-    out, _ = model.forward_with_illumination(x)
+    out = model.forward_with_illumination(x).output
     (out - 0.5).square().mean().backward()
     assert_all_parameters_have_gradients(model)
 

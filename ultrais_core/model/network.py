@@ -60,7 +60,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -175,6 +175,16 @@ def config_for(preset: str, scale: int) -> DSConfig:
     if preset not in PRESETS:
         raise ValueError(f"unknown config {preset!r}; choose from {sorted(PRESETS)}")
     return DSConfig(scale=scale, **PRESETS[preset])
+
+
+class Rendering(NamedTuple):
+    """What one forward pass renders, for training: the output, the illumination u (N x 1 x H x
+    W, input size) and the rendered base light * v at the output size, i.e. the output without
+    the reflection residual (the losses compare the two to keep the residual from relighting)."""
+
+    output: torch.Tensor
+    illumination: torch.Tensor
+    base: torch.Tensor
 
 
 class IlluminationUNet(nn.Module):
@@ -321,13 +331,12 @@ class DualStreamNet(nn.Module):
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """Enhance `x` (N x 3 x H x W, [0,1]). `context` defaults to the batch's own statistics;
         the engine passes the whole photo's context when `x` is a tile."""
-        output, _ = self.forward_with_illumination(x, context)
-        return output
+        return self.forward_with_illumination(x, context).output
 
     def forward_with_illumination(
         self, x: torch.Tensor, context: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """As `forward`, also returning u^NL (N x 1 x H x W) for the luminance loss."""
+    ) -> Rendering:
+        """As `forward`, also returning u^NL (for the luminance loss) and the rendered base."""
         c = self.config
         height, width = x.shape[-2:]
         if context is None:
@@ -360,7 +369,7 @@ class DualStreamNet(nn.Module):
             )
         output = light * add_below_ceiling(bounded, residual, 1.0)
         crop = (slice(None), slice(None), slice(0, height * c.scale), slice(0, width * c.scale))
-        return output[crop], illumination[..., :height, :width]
+        return Rendering(output[crop], illumination[..., :height, :width], (light * bounded)[crop])
 
 
 def add_below_ceiling(base: torch.Tensor, residual: torch.Tensor, ceiling: float) -> torch.Tensor:
