@@ -46,7 +46,7 @@ class LossWeights:
     smoothness: float = 0.01
     exposure: float = 0.02
     order: float = 20.0
-    relight: float = 1.0
+    relight: float = 0.2
 
 
 def charbonnier(pred: Tensor, target: Tensor, eps: float = 1e-3) -> Tensor:
@@ -201,7 +201,7 @@ def lightness_order_term(
     return (F.relu(-d_out * torch.sign(d_ref)) * clear).mean()
 
 
-def relight_term(pred: Tensor, base: Tensor, block: int, tolerance: float = 0.03) -> Tensor:
+def relight_term(pred: Tensor, base: Tensor, block: int, tolerance: float = 0.05) -> Tensor:
     """Penalises the reflection residual for changing the brightness of whole regions.
 
     ``base`` is the rendered base (the output without the residual): the photo-wide curve's
