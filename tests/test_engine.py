@@ -284,3 +284,29 @@ def test_cpu_precision_is_fp32_unless_bf16_is_asked_for() -> None:
     assert pick_dtype(cpu, "bf16") == torch.bfloat16
     with pytest.raises(UltraISError, match="fp16 is only offered on a GPU"):
         pick_dtype(cpu, "fp16")
+
+
+def test_enhance_reads_the_photo_without_a_full_size_copy(weights_dir: Path) -> None:
+    """Padding and clipping happen tile by tile: numpy's peak during a x1 run (float canvas)
+    stays under the canvas plus half an input, where a padded or clipped copy of the photo
+    would add a whole one."""
+    import tracemalloc
+
+    image = sharp_test_image(509, 509)
+    engine = Engine(weights_dir, device="cpu", tile=128, overlap=16)
+    engine.enhance(image[:40, :40], 1)  # load the network outside the measurement
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    engine.enhance(image, 1)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < image.nbytes * 1.5, (peak, image.nbytes)
+
+
+def test_out_of_range_input_is_clipped_and_left_untouched(weights_dir: Path) -> None:
+    image = sharp_test_image(37, 45) * 2.0 - 0.5
+    before = image.copy()
+    engine = Engine(weights_dir, device="cpu", tile=32, overlap=16)
+    out = engine.enhance(image, 2)
+    np.testing.assert_array_equal(image, before)
+    np.testing.assert_allclose(out, engine.enhance(np.clip(image, 0, 1), 2), atol=1e-6)

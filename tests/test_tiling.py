@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ultrais_core.tiling import plan_tiles
+from ultrais_core.tiling import aligned, padded_indices, pads_by_reflection, plan_tiles
 
 
 def core_coverage(tiles: list, height: int, width: int) -> np.ndarray:
@@ -57,3 +57,26 @@ def test_invalid_arguments_are_refused() -> None:
         plan_tiles(10, 10, tile=0, overlap=0)
     with pytest.raises(ValueError):
         plan_tiles(10, 10, tile=8, overlap=-1)
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "align"), [(13, 22, 8), (2, 30, 8), (5, 30, 8), (16, 16, 8)]
+)
+def test_padded_indices_read_the_photo_as_numpy_would_pad_it(
+    height: int, width: int, align: int
+) -> None:
+    photo = np.arange(height * width, dtype=np.float32).reshape(height, width)
+    reflect = pads_by_reflection(height, width, align)
+    mode = "reflect" if reflect else "edge"
+    padded = np.pad(photo, ((0, -height % align), (0, -width % align)), mode=mode)
+    assert padded.shape == (aligned(height, align), aligned(width, align))
+    rows = padded_indices(0, padded.shape[0], height, reflect=reflect)
+    columns = padded_indices(0, padded.shape[1], width, reflect=reflect)
+    np.testing.assert_array_equal(photo[np.ix_(rows, columns)], padded)
+
+
+def test_padding_mirrors_only_a_photo_larger_than_the_padding() -> None:
+    assert pads_by_reflection(13, 22, 8)
+    assert not pads_by_reflection(2, 30, 8)  # 6 rows of padding cannot mirror 2: edge
+    assert padded_indices(3, 7, 5, reflect=True) == [3, 4, 3, 2]
+    assert padded_indices(3, 7, 5, reflect=False) == [3, 4, 4, 4]

@@ -23,7 +23,7 @@ from ultrais_core.cpu_allocator import keep_freed_memory, release_freed_memory
 from ultrais_core.errors import Cancelled, OutOfMemoryError, UltraISError, WeightsError
 from ultrais_core.model_descriptor import ModelDescriptor
 from ultrais_core.onnx_runtime import CONTEXT_SIDE, CpuDevice, OnnxTileModel
-from ultrais_core.tiling import Tile, plan_tiles
+from ultrais_core.tiling import Tile, aligned, padded_indices, pads_by_reflection, plan_tiles
 
 try:
     import torch
@@ -161,9 +161,9 @@ def run_tiled(
             out_dtype=out_dtype,
         )
     height, width = image.shape[:2]
-    padded = pad_photo(image, align)
-    full_h, full_w = padded.shape[:2]
-    tiles = plan_tiles(full_h, full_w, tile=tile, overlap=overlap, align=align)
+    tiles = plan_tiles(
+        aligned(height, align), aligned(width, align), tile=tile, overlap=overlap, align=align
+    )
     output = np.empty((height * scale, width * scale, 3), dtype=out_dtype)
     on_gpu = device.type == "cuda"
 
@@ -181,8 +181,7 @@ def run_tiled(
     for index, t in enumerate(tiles):
         if cancel is not None and cancel():
             raise Cancelled("cancelled")
-        patch = torch.from_numpy(np.ascontiguousarray(padded[t.y0 : t.y1, t.x0 : t.x1]))
-        patch = patch.permute(2, 0, 1).unsqueeze(0)
+        patch = torch.from_numpy(photo_window(image, t, align)).permute(2, 0, 1).unsqueeze(0)
         batch = patch.pin_memory().to(device, non_blocking=True) if on_gpu else patch.to(device)
         with torch.inference_mode():  # in place on the network's fresh output
             result = model(batch, context)[0].float().clamp_(0, 1).permute(1, 2, 0)
@@ -205,15 +204,19 @@ def is_torch_device(device: object) -> bool:
     return torch is not None and isinstance(device, torch.device)
 
 
-def pad_photo(image: np.ndarray, align: int) -> np.ndarray:
-    """Pad an H x W x 3 photo bottom/right to a multiple of `align` (reflect where it can)."""
+def photo_window(image: np.ndarray, t: Tile, align: int) -> np.ndarray:
+    """Rows t.y0:t.y1 and columns t.x0:t.x1 of the photo padded bottom/right to a multiple of
+    `align` (mirrored where it can be, see `tiling.padded_indices`), clipped to [0, 1]: a fresh
+    contiguous H x W x 3 float32 array, without a padded or clipped copy of the whole photo."""
     height, width = image.shape[:2]
-    pad_h, pad_w = -height % align, -width % align
-    return np.pad(
-        image,
-        ((0, pad_h), (0, pad_w), (0, 0)),
-        mode="reflect" if (pad_h < height and pad_w < width) else "edge",
-    )
+    reflect = pads_by_reflection(height, width, align)
+    if t.y1 <= height and t.x1 <= width:
+        window = np.array(image[t.y0 : t.y1, t.x0 : t.x1], dtype=np.float32)
+    else:
+        rows = padded_indices(t.y0, t.y1, height, reflect=reflect)
+        columns = padded_indices(t.x0, t.x1, width, reflect=reflect)
+        window = np.ascontiguousarray(image[np.ix_(rows, columns)], dtype=np.float32)
+    return np.clip(window, 0, 1, out=window)
 
 
 def store_core(
@@ -245,13 +248,14 @@ def run_tiled_numpy(
     """`run_tiled` for a model on numpy arrays (the ONNX Runtime backend, CPU only): the same
     padding, tile plan and canvas, so both backends keep the same pixels of the same tiles."""
     height, width = image.shape[:2]
-    padded = pad_photo(image, align)
-    tiles = plan_tiles(*padded.shape[:2], tile=tile, overlap=overlap, align=align)
+    tiles = plan_tiles(
+        aligned(height, align), aligned(width, align), tile=tile, overlap=overlap, align=align
+    )
     output = np.empty((height * scale, width * scale, 3), dtype=out_dtype)
     for index, t in enumerate(tiles):
         if cancel is not None and cancel():
             raise Cancelled("cancelled")
-        patch = np.ascontiguousarray(padded[t.y0 : t.y1, t.x0 : t.x1].transpose(2, 0, 1)[None])
+        patch = np.ascontiguousarray(photo_window(image, t, align).transpose(2, 0, 1)[None])
         result = np.clip(model(patch, context)[0], 0, 1).transpose(1, 2, 0)
         store_core(output, t, result, scale=scale, height=height, width=width)
         if progress is not None:
@@ -451,7 +455,9 @@ class Engine:
             )
             alpha = to_output_dtype(upscale_alpha(image[..., 3], scale), np.dtype(out_dtype))
             return np.concatenate([rgb, alpha[..., None]], axis=2)
-        rgb = np.clip(np.asarray(image, dtype=np.float32), 0, 1)
+        # NOTE: not clipped here: each tile is clipped as it is read (`photo_window`), which
+        # spares a full-size float copy of the photo (288 MB at 24 MP).
+        rgb = np.asarray(image, dtype=np.float32)
         model, descriptor = self.model_for(scale)
         forward = model if self.backend == "onnx" else self._torch_forward(model)
         try:
@@ -515,6 +521,7 @@ class Engine:
         if factor > 1:
             size = (max(1, round(width / factor)), max(1, round(height / factor)))
             rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        rgb = np.clip(rgb, 0, 1)  # a copy, of the small image only (see `enhance`)
         if self.backend == "onnx":
             return onnx_runtime.photo_context(rgb, max_side=CONTEXT_SIDE)
         small = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0)

@@ -74,3 +74,26 @@ def plan_tiles(height: int, width: int, *, tile: int, overlap: int, align: int =
                 )
             )
     return tiles
+
+
+def aligned(length: int, align: int) -> int:
+    """`length` rounded up to a multiple of `align`: the padded size the tile plan works on."""
+    return length + (-length % align)
+
+
+def pads_by_reflection(height: int, width: int, align: int) -> bool:
+    """Whether padding to `align` mirrors the photo (numpy's 'reflect') or repeats its last
+    row and column ('edge'): mirroring needs the photo to be larger than the padding."""
+    return -height % align < height and -width % align < width
+
+
+def padded_indices(start: int, stop: int, length: int, *, reflect: bool) -> list[int]:
+    """Indices into an axis of `length` samples of the positions start:stop of that axis once
+    padded at its end, as numpy's pad would fill them ('reflect': mirrored about the last
+    sample, without repeating it; else 'edge').
+
+    NOTE: the engine reads each tile through these instead of padding the whole photo, which
+    at 24 MP was a 288 MB copy of the input made only to add a few rows and columns.
+    """
+    last = length - 1
+    return [i if i <= last else (2 * last - i if reflect else last) for i in range(start, stop)]
