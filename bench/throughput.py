@@ -58,7 +58,6 @@ UNTILED_MEMORY_SHARE = 0.5
 # Peak activation bytes per input pixel of one forward, small preset, fp32 CPU, torch 2.13,
 # measured (peak RSS - RSS before, 512x512 input, 1 thread); only used to explain a peak.
 ACTIVATION_BYTES_PER_PIXEL = {1: 2900, 2: 3650, 4: 8500}
-TILE_CONTEXT = 64  # the engine's default overlap, in input pixels
 GOALS = {
     "cpu_12mp_x2_seconds": 60.0,
     "cuda_12mp_x2_seconds": 1.0,
@@ -160,13 +159,13 @@ def _resolve_tile(engine: Any, spec: dict[str, Any], height: int, width: int) ->
     import torch
 
     from ultrais_core.engine import available_memory
-    from ultrais_core.tiling import plan_tiles
+    from ultrais_core.tiling import aligned, plan_tiles
 
     _, descriptor = engine.model_for(spec["scale"])
     multiple = descriptor.size_multiple
     auto = engine.auto_tile(descriptor)
     tile = engine.tile or auto
-    padded_h, padded_w = (math.ceil(side / multiple) * multiple for side in (height, width))
+    padded_h, padded_w = aligned(height, multiple), aligned(width, multiple)
     tiles = len(plan_tiles(padded_h, padded_w, tile=tile, overlap=engine.overlap, align=multiple))
     if not spec.get("untiled"):
         return {"tile": tile, "tiles": tiles}
@@ -558,11 +557,13 @@ def check_goals(report: dict[str, Any]) -> list[dict[str, Any]]:
     return goals
 
 
-def memory_budget(height: int, width: int, scale: int, tile: int, itemsize: int) -> dict:
+def memory_budget(
+    height: int, width: int, scale: int, tile: int, overlap: int, itemsize: int
+) -> dict:
     """Expected host buffers of one enhance (bytes), from the engine's code path."""
     # The engine pads and clips each tile as it reads it (`engine.photo_window`): no padded or
     # clipped copy of the photo, and each tile's core goes straight into the canvas.
-    window = tile + 2 * TILE_CONTEXT
+    window = tile + 2 * overlap
     return {
         "float32 photo (the caller's; in RSS before)": height * width * 3 * 4,
         "output canvas": height * width * scale * scale * 3 * itemsize,
@@ -791,7 +792,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if "seconds" in memory_case:
                 height, width = memory_case["input_shape"]
                 memory_case["expected_buffers_bytes"] = memory_budget(
-                    height, width, scale, memory_case["tile"], 1
+                    height, width, scale, memory_case["tile"], args.overlap, 1
                 )
                 memory_case["goal_bytes"] = MEMORY_CASE["goal_bytes"]
             state = f"{memory_case['seconds']:.1f} s" if "seconds" in memory_case else "FAILED"

@@ -240,8 +240,9 @@ def test_network_output_size_and_every_trainable_parameter_learns(
     torch.manual_seed(0)
     model = DualStreamNet(scale=scale, **tiny_config)
     x = torch.rand(2, 3, *size) * 0.2
-    out, illumination, base = model.forward_with_illumination(x)
-    assert base.shape == out.shape
+    rendering = model.forward_with_illumination(x)
+    out, illumination = rendering.output, rendering.illumination
+    assert rendering.base.shape == out.shape
     assert out.shape == (2, 3, size[0] * scale, size[1] * scale)
     assert illumination.shape == (2, 1, *size)
     assert torch.all(illumination >= model.config.min_illumination)

@@ -60,7 +60,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from itertools import pairwise
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -177,14 +177,22 @@ def config_for(preset: str, scale: int) -> DSConfig:
     return DSConfig(scale=scale, **PRESETS[preset])
 
 
-class Rendering(NamedTuple):
-    """What one forward pass renders, for training: the output, the illumination u (N x 1 x H x
-    W, input size) and the rendered base light * v at the output size, i.e. the output without
-    the reflection residual (the losses compare the two to keep the residual from relighting)."""
+@dataclass(frozen=True)
+class Rendering:
+    """What one forward pass renders: the output, the illumination u (N x 1 x H x W, input
+    size), and the light f_k(u) and the bounded reflection v at the output size, whose product
+    `base` is the output without the reflection residual (for the relight loss)."""
 
     output: torch.Tensor
     illumination: torch.Tensor
-    base: torch.Tensor
+    light: torch.Tensor
+    reflection: torch.Tensor
+
+    @property
+    def base(self) -> torch.Tensor:
+        # NOTE: a property, not a field: inference (`forward`) never needs it, and at x4 it is
+        # a full output-size tensor per tile.
+        return self.light * self.reflection
 
 
 class IlluminationUNet(nn.Module):
@@ -369,7 +377,9 @@ class DualStreamNet(nn.Module):
             )
         output = light * add_below_ceiling(bounded, residual, 1.0)
         crop = (slice(None), slice(None), slice(0, height * c.scale), slice(0, width * c.scale))
-        return Rendering(output[crop], illumination[..., :height, :width], (light * bounded)[crop])
+        return Rendering(
+            output[crop], illumination[..., :height, :width], light[crop], bounded[crop]
+        )
 
 
 def add_below_ceiling(base: torch.Tensor, residual: torch.Tensor, ceiling: float) -> torch.Tensor:

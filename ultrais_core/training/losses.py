@@ -8,7 +8,7 @@ representable reliably in bfloat16/float16 under mixed-precision training.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn.functional as F
@@ -272,8 +272,7 @@ def total_loss(
     loss = pred.new_zeros((), dtype=torch.float32)
     for name, value in terms.items():
         loss = loss + getattr(weights, name) * value
-    names = ("charbonnier", "ssim", "color", "smoothness", "exposure", "order", "relight")
-    log = {name: 0.0 for name in names}
+    log = {field.name: 0.0 for field in fields(LossWeights)}
     log.update({name: float(value.detach()) for name, value in terms.items()})
     log["total"] = float(loss.detach())
     return loss, log

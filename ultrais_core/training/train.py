@@ -207,9 +207,10 @@ def train(options: TrainOptions) -> Path:
         high = high.to(device, non_blocking=True)
         context = context.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            pred, illumination, base = model.forward_with_illumination(low, context)
+            rendering = model.forward_with_illumination(low, context)
+            pred, base = rendering.output, rendering.base
         loss, terms = total_loss(
-            pred.float(), high, illumination.float(), low, weights, base=base.float()
+            pred.float(), high, rendering.illumination.float(), low, weights, base=base.float()
         )
         optimizer.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
