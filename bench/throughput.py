@@ -51,9 +51,8 @@ SCALES = (1, 2, 4)
 MEMORY_CASE = {"megapixels": 24.0, "scale": 2, "out_dtype": "uint8", "goal_bytes": 3e9}
 PROFILE_CASE = {"megapixels": 2.0, "scale": 2}
 QUICK_PROFILE_MEGAPIXELS = 0.1
-# Engine.auto_tile sizes CPU tiles for this many bytes of activations; the untiled run is tried
-# only where the same bytes-per-pixel estimate says the whole photo fits in half the free memory.
-CPU_TILE_BUDGET = 1.5e9
+# The untiled run is tried only where Engine.auto_tile's bytes-per-pixel estimate says the whole
+# photo fits in half the free memory.
 UNTILED_MEMORY_SHARE = 0.5
 # Peak activation bytes per input pixel of one forward, small preset, fp32 CPU, torch 2.13,
 # measured (peak RSS - RSS before, 512x512 input, 1 thread); only used to explain a peak.
@@ -158,7 +157,7 @@ def _resolve_tile(engine: Any, spec: dict[str, Any], height: int, width: int) ->
     reason it cannot fit)."""
     import torch
 
-    from ultrais_core.engine import available_memory
+    from ultrais_core.engine import available_memory, cpu_tile_budget
     from ultrais_core.tiling import aligned, plan_tiles
 
     _, descriptor = engine.model_for(spec["scale"])
@@ -177,8 +176,8 @@ def _resolve_tile(engine: Any, spec: dict[str, Any], height: int, width: int) ->
         available = torch.cuda.mem_get_info(engine.device)[0]
         budget = available * 0.5  # as Engine.auto_tile
     else:
-        budget = CPU_TILE_BUDGET
         available = available_memory() or 0
+        budget = cpu_tile_budget(spec["scale"], available or None)
     # auto_tile's own estimate: `budget` bytes of activations for an auto x auto tile.
     needed = padded_pixels * budget / (auto * auto)
     if needed > available * UNTILED_MEMORY_SHARE:

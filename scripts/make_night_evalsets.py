@@ -4,7 +4,9 @@
 
 OUT_DIR/dark: the held-out night_real photos plus the first 20 of night_more in a hash order
 (night_more is never trained on); OUT_DIR/bright: the first 20 held-out clean photos in a hash
-order. Each is reduced to at most 512 px on its long side (area averaging) and written as PNG,
+order; OUT_DIR/select: the photos for choosing between checkpoints or weight blends, which
+must not be the held-out ones: the night_real photos holdout.py does not hold out and the rest
+of night_more. Each is reduced to at most 512 px on its long side (area averaging) and written as PNG,
 so `main.py evaluate --night OUT_DIR/dark --max-side 512` runs in minutes on a 2-core CPU.
 """
 
@@ -15,7 +17,13 @@ from pathlib import Path
 
 import cv2
 
-from ultrais_core.holdout import _images, hash_unit, heldout_clean, heldout_night_real
+from ultrais_core.holdout import (
+    _images,
+    hash_unit,
+    heldout_clean,
+    heldout_night_real,
+    is_heldout_night,
+)
 
 MAX_SIDE = 512
 
@@ -36,9 +44,12 @@ def main(data: Path, out: Path) -> None:
     more = sorted(
         _images(data / "night_more", recursive=False),
         key=lambda p: hash_unit(p.name, "night-eval-more"),
-    )[:20]
-    for path in heldout_night_real(data) + more:
+    )
+    for path in heldout_night_real(data) + more[:20]:
         reduce_to(path, out / "dark" / path.name)
+    real = _images(data / "night_real", recursive=False)
+    for path in [p for p in real if not is_heldout_night(p.name)] + more[20:]:
+        reduce_to(path, out / "select" / path.name)
     clean = data / "clean"
     bright = sorted(
         heldout_clean(data), key=lambda p: hash_unit(p.relative_to(clean).as_posix(), "bright-eval")

@@ -9,9 +9,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ultrais_core.engine import Engine, run_tiled, run_with_backoff, upscale_alpha
+from ultrais_core import engine as engine_module
+from ultrais_core.engine import (
+    Engine,
+    cpu_tile_budget,
+    run_tiled,
+    run_with_backoff,
+    upscale_alpha,
+)
 from ultrais_core.errors import Cancelled, OutOfMemoryError, UltraISError, WeightsError
 from ultrais_core.model import DualStreamNet, config_for
+from ultrais_core.model_descriptor import ModelDescriptor
 from ultrais_core.weights import save_weights
 
 CPU = torch.device("cpu")
@@ -310,3 +318,41 @@ def test_out_of_range_input_is_clipped_and_left_untouched(weights_dir: Path) -> 
     out = engine.enhance(image, 2)
     np.testing.assert_array_equal(image, before)
     np.testing.assert_allclose(out, engine.enhance(np.clip(image, 0, 1), 2), atol=1e-6)
+
+
+def small_descriptor(scale: int) -> ModelDescriptor:
+    return ModelDescriptor(
+        path=Path(f"ultrais_x{scale}.safetensors"),
+        scale=scale,
+        size_multiple=32,
+        parameters=600_000,
+        half_precision_safe=True,
+        notes="",
+    )
+
+
+def test_cpu_tile_budget_is_capped_by_the_memory_available() -> None:
+    assert cpu_tile_budget(2, None) == cpu_tile_budget(2, 10**12)
+    assert cpu_tile_budget(2, 2 * 10**9) == pytest.approx(0.5e9)
+    assert cpu_tile_budget(4, None) < cpu_tile_budget(2, None)
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_cpu_tiles_spend_less_than_half_again_on_context(
+    monkeypatch: pytest.MonkeyPatch, scale: int
+) -> None:
+    # Issue 15: the 64 px of context around each core cost 1.86x at x2 with 352 px cores.
+    monkeypatch.setattr(engine_module, "available_memory", lambda: 16 * 2**30)
+    engine = Engine(device="cpu")
+    core = engine.auto_tile(small_descriptor(scale))
+    assert core % 32 == 0
+    assert ((core + 2 * engine.overlap) / core) ** 2 < 1.5
+
+
+def test_cpu_tiles_shrink_when_memory_is_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine(device="cpu")
+    monkeypatch.setattr(engine_module, "available_memory", lambda: 16 * 2**30)
+    roomy = engine.auto_tile(small_descriptor(2))
+    monkeypatch.setattr(engine_module, "available_memory", lambda: 2 * 2**30)
+    short = engine.auto_tile(small_descriptor(2))
+    assert 0 < short < roomy

@@ -97,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="share of the synthetic items that are exposed or dusk photos kept at their exposure",
     )
+    train.add_argument(
+        "--loss-weight",
+        action="append",
+        default=[],
+        type=loss_weight_override,
+        metavar="TERM=WEIGHT",
+        help="override one loss term's weight (training/losses.py LossWeights), e.g. relight=0",
+    )
     train.set_defaults(handler=run_train)
 
     semantic = commands.add_parser(
@@ -355,6 +363,25 @@ def run_export_average(args: argparse.Namespace) -> int:
     return 0
 
 
+def loss_weight_override(text: str) -> tuple[str, float]:
+    """`TERM=WEIGHT` for `train --loss-weight`; the term must be a field of LossWeights."""
+    from dataclasses import fields
+
+    from ultrais_core.training.losses import LossWeights
+
+    name, sep, value = text.partition("=")
+    terms = [f.name for f in fields(LossWeights)]
+    if not sep or name not in terms:
+        raise argparse.ArgumentTypeError(f"expected TERM=WEIGHT with TERM one of {terms}")
+    try:
+        weight = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"weight {value!r} is not a number") from None
+    if not weight >= 0:
+        raise argparse.ArgumentTypeError(f"weight must be >= 0, got {value}")
+    return name, weight
+
+
 def run_train(args: argparse.Namespace) -> int:
     from ultrais_core.training.train import TrainOptions, train
 
@@ -376,6 +403,7 @@ def run_train(args: argparse.Namespace) -> int:
         real_fraction=args.real_fraction,
         night_fraction=args.night_fraction,
         exposed_fraction=args.exposed_fraction,
+        loss_weights=dict(args.loss_weight),
     )
     train(options)
     return 0

@@ -405,10 +405,8 @@ class Engine:
         tiles): its tail holds several output-size buffers and the heap does not shrink between
         tiles (see `cpu_allocator`), which the bare forward pass (3.5k) did not show. The tile
         computes its core plus `overlap` pixels of context on each side, so a larger core wastes
-        less on context ((core + 2 overlap)^2 / core^2: 1.56x at a 512 px core and 64 px
-        context) but holds more memory; on the CPU the budget is 0.9 GB, which gives x4 224 px
-        cores and x2 352 px ones, and keeps a 2 MP x4 job under 1.2 GB in all (the bench's fresh
-        process measured 1.21 GB with 1 GB and 256 px cores).
+        less on context ((core + 2 overlap)^2 / core^2) but holds more memory; on the CPU the
+        budget is `cpu_tile_budget`'s.
         """
         measured = {1: 1_900, 2: 2_700, 4: 4_900}[descriptor.scale] * 4 / 3
         bytes_per_pixel = measured * max(1.0, descriptor.parameters / 700_000) ** 0.5
@@ -418,7 +416,7 @@ class Engine:
             if self.dtype != torch.float32:
                 bytes_per_pixel /= 2
         else:
-            budget, cap = 0.9e9, 512
+            budget, cap = cpu_tile_budget(descriptor.scale, available_memory()), 768
         side = min(cap, int((budget / bytes_per_pixel) ** 0.5) - 2 * self.overlap)
         return max(MIN_TILE, side - side % descriptor.size_multiple)
 
@@ -529,6 +527,26 @@ class Engine:
 
     def _record_run(self, run: TiledRun) -> None:
         self.last_run = run
+
+
+# Bytes of activations one CPU tile may hold, by scale, and at most this share of the memory
+# available when the job starts.
+# NOTE: the tile's context is what sets these. With 64 px of context on each side, a 352 px
+# core (0.9 GB at x2) computes 1.86 times its pixels; the 1.8 GB here give x2 576 px cores
+# (1.49x) and x1 704 px ones (1.39x), and a 24 MP x2 job stays under 3 GB. x4 stays at 0.9 GB
+# (224 px cores, 2.47x): its activations per pixel are the largest, and a 2 MP x4 job must
+# stay under 1.2 GB in all (issue 15).
+CPU_TILE_BUDGET = {1: 1.8e9, 2: 1.8e9, 4: 0.9e9}
+CPU_TILE_MEMORY_SHARE = 0.25
+
+
+def cpu_tile_budget(scale: int, available: int | None) -> float:
+    """Bytes of activations a CPU tile at `scale` may hold, given the bytes available now
+    (None: unknown, the fixed budget alone)."""
+    budget = CPU_TILE_BUDGET[scale]
+    if available is not None:
+        budget = min(budget, available * CPU_TILE_MEMORY_SHARE)
+    return budget
 
 
 def available_memory() -> int | None:

@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -53,6 +53,8 @@ class TrainOptions:
     night_fraction: float = 0.0
     exposed_fraction: float = 0.0
     workers: int = 1
+    # Overrides of LossWeights' defaults by field name (`--loss-weight relight=0`).
+    loss_weights: dict[str, float] = field(default_factory=dict)
 
 
 def config_options(options: dict[str, str]) -> DSConfig:
@@ -169,7 +171,7 @@ def train(options: TrainOptions) -> Path:
         prefetch_factor=4 if options.workers else None,
         sampler=range(start_step * options.batch, len(dataset)),
     )
-    weights = LossWeights()
+    weights = replace(LossWeights(), **options.loss_weights)
     model.train()
     started = time.monotonic()
     last_checkpoint = started
