@@ -177,9 +177,10 @@ def _resolve_tile(engine: Any, spec: dict[str, Any], height: int, width: int) ->
         budget = available * 0.5  # as Engine.auto_tile
     else:
         available = available_memory() or 0
-        budget = cpu_tile_budget(spec["scale"], available or None)
-    # auto_tile's own estimate: `budget` bytes of activations for an auto x auto tile.
-    needed = padded_pixels * budget / (auto * auto)
+        budget = cpu_tile_budget(available or None)
+    # auto_tile's own estimate: `budget` bytes of activations for an auto-sized core with its
+    # context on each side.
+    needed = padded_pixels * budget / (auto + 2 * engine.overlap) ** 2
     if needed > available * UNTILED_MEMORY_SHARE:
         return {
             "skipped": f"untiled needs about {needed / 1e9:.1f} GB of activations by the "

@@ -416,7 +416,7 @@ class Engine:
             if self.dtype != torch.float32:
                 bytes_per_pixel /= 2
         else:
-            budget, cap = cpu_tile_budget(descriptor.scale, available_memory()), 768
+            budget, cap = cpu_tile_budget(available_memory()), 512
         side = min(cap, int((budget / bytes_per_pixel) ** 0.5) - 2 * self.overlap)
         return max(MIN_TILE, side - side % descriptor.size_multiple)
 
@@ -529,21 +529,22 @@ class Engine:
         self.last_run = run
 
 
-# Bytes of activations one CPU tile may hold, by scale, and at most this share of the memory
-# available when the job starts.
-# NOTE: the tile's context is what sets these. With 64 px of context on each side, a 352 px
-# core (0.9 GB at x2) computes 1.86 times its pixels; the 1.8 GB here give x2 576 px cores
-# (1.49x) and x1 704 px ones (1.39x), and a 24 MP x2 job stays under 3 GB. x4 stays at 0.9 GB
-# (224 px cores, 2.47x): its activations per pixel are the largest, and a 2 MP x4 job must
-# stay under 1.2 GB in all (issue 15).
-CPU_TILE_BUDGET = {1: 1.8e9, 2: 1.8e9, 4: 0.9e9}
+# Bytes of activations one CPU tile may hold, and at most this share of the memory available
+# when the job starts.
+# NOTE: 0.9 GB gives x2 352 px cores and x4 224 px ones. Larger cores waste fewer pixels on
+# context ((core + 128)^2 / core^2: 1.86x at 352 px, 1.49x at 576 px) but were not faster: a
+# 12 MP x2 photo took 76.0 s with 352 px cores and 76.2 s with 576 px ones (2 threads, the
+# same session), at 1.69 against 3.01 GB peak RSS; on 2 MP, 224 / 352 / 480 px cores took
+# 12.7 / 10.7 / 13.0 s. Bigger activations fall out of the caches, and page faults on fresh
+# buffers grow with them. 0.9 GB also keeps a 2 MP x4 job under 1.2 GB (issue 15).
+CPU_TILE_BUDGET = 0.9e9
 CPU_TILE_MEMORY_SHARE = 0.25
 
 
-def cpu_tile_budget(scale: int, available: int | None) -> float:
-    """Bytes of activations a CPU tile at `scale` may hold, given the bytes available now
-    (None: unknown, the fixed budget alone)."""
-    budget = CPU_TILE_BUDGET[scale]
+def cpu_tile_budget(available: int | None) -> float:
+    """Bytes of activations a CPU tile may hold, given the bytes available now (None: unknown,
+    the fixed budget alone)."""
+    budget = CPU_TILE_BUDGET
     if available is not None:
         budget = min(budget, available * CPU_TILE_MEMORY_SHARE)
     return budget
