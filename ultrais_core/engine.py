@@ -532,11 +532,11 @@ class Engine:
 # Bytes of activations one CPU tile may hold, and at most this share of the memory available
 # when the job starts.
 # NOTE: 0.9 GB gives x2 352 px cores and x4 224 px ones. Larger cores waste fewer pixels on
-# context ((core + 128)^2 / core^2: 1.86x at 352 px, 1.49x at 576 px) but were not faster: a
-# 12 MP x2 photo took 76.0 s with 352 px cores and 76.2 s with 576 px ones (2 threads, the
-# same session), at 1.69 against 3.01 GB peak RSS; on 2 MP, 224 / 352 / 480 px cores took
-# 12.7 / 10.7 / 13.0 s. Bigger activations fall out of the caches, and page faults on fresh
-# buffers grow with them. 0.9 GB also keeps a 2 MP x4 job under 1.2 GB (issue 15).
+# context ((core + 128)^2 / core^2: 1.86x at 352 px, 1.49x at 576 px) but were slower: a
+# 12 MP x2 photo took 55.1 s with 352 px cores and 65.1 s with 576 px ones (2 threads, one
+# after the other on an idle machine), at 1.69 against 2.78 GB peak RSS. Larger buffers fall
+# out of the caches and, over glibc's 32 MB mmap ceiling (see `cpu_allocator`), are mapped
+# afresh for every tile. 0.9 GB also keeps a 2 MP x4 job under 1.2 GB (issue 15).
 CPU_TILE_BUDGET = 0.9e9
 CPU_TILE_MEMORY_SHARE = 0.25
 
