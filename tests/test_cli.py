@@ -248,3 +248,15 @@ def test_evaluate_one_weights_file_against_the_cascade(tmp_path: Path, weights_d
     (report,) = payload["sets"].values()
     assert {"model", "cascade", "classical"} <= set(report["methods"])
     assert report["mean"]["cascade"]["psnr"] is not None
+
+
+def test_train_loss_weight_overrides_are_checked() -> None:
+    import argparse
+
+    from ultrais_core.cli import loss_weight_override
+
+    assert loss_weight_override("relight=0") == ("relight", 0.0)
+    assert loss_weight_override("order=12.5") == ("order", 12.5)
+    for bad in ("relight", "nosuchterm=1", "order=x", "order=-1", "order=nan"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            loss_weight_override(bad)
