@@ -172,3 +172,12 @@ train --scale 2 --minutes 85 --batch 8 --lr 2e-4 --seed 63 --real-fraction 0.3 \
     --night-fraction 0.45 --exposed-fraction 0.25 --init resources/weights/ultrais_x2.safetensors \
     --out runs/r5_x2.safetensors > runs/r5_x2.log 2>&1
 wait
+# Session 8: x2 and x4 continue from the shipped files with the recipe that improved x4 in
+# session 7 (no relight term, real 0.55 / night 0.35 / exposed 0.25), one thread each.
+train --scale 2 --minutes 135 --batch 8 --lr 2e-4 --seed 71 --real-fraction 0.55 \
+    --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
+    --init resources/weights/ultrais_x2.safetensors --out runs/r6_x2.safetensors > runs/r6_x2.log 2>&1 &
+train --scale 4 --minutes 90 --batch 6 --lr 2e-4 --seed 72 --real-fraction 0.55 \
+    --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
+    --init resources/weights/ultrais_x4.safetensors --out runs/r6_x4.safetensors > runs/r6_x4.log 2>&1
+wait
