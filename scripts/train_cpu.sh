@@ -162,12 +162,12 @@ train --scale 1 --minutes 25 --batch 10 --lr 3e-4 --seed 53 --real-fraction 0.3 
     --out runs/r4_x1.safetensors > runs/r4_x1.log 2>&1
 # Session 7: both runs continue from the shipped format-4 files, one thread each, beside each
 # other. x4 trains longer, as it was (no relight term: it started before the term existed, so
-# reproducing it needs LossWeights.relight = 0 for that run); x2 trains
+# hence --loss-weight relight=0); x2 trains
 # with the relight term (losses.relight_term). A first x2 run at relight weight 1 / tolerance
 # 0.03 (seed 62) broke colours within 250 steps and was stopped after 28 minutes.
 train --scale 4 --minutes 140 --batch 6 --lr 2e-4 --seed 61 --real-fraction 0.55 \
-    --night-fraction 0.35 --exposed-fraction 0.25 --init resources/weights/ultrais_x4.safetensors \
-    --out runs/r5_x4.safetensors > runs/r5_x4.log 2>&1 &
+    --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
+    --init resources/weights/ultrais_x4.safetensors --out runs/r5_x4.safetensors > runs/r5_x4.log 2>&1 &
 train --scale 2 --minutes 85 --batch 8 --lr 2e-4 --seed 63 --real-fraction 0.3 \
     --night-fraction 0.45 --exposed-fraction 0.25 --init resources/weights/ultrais_x2.safetensors \
     --out runs/r5_x2.safetensors > runs/r5_x2.log 2>&1
