@@ -161,7 +161,7 @@ train --scale 1 --minutes 25 --batch 10 --lr 3e-4 --seed 53 --real-fraction 0.3 
     --night-fraction 0.45 --exposed-fraction 0.25 --init runs/init4b_x1.safetensors \
     --out runs/r4_x1.safetensors > runs/r4_x1.log 2>&1
 # Session 7: both runs continue from the shipped format-4 files, one thread each, beside each
-# other. x4 trains longer, as it was (no relight term: it started before the term existed, so
+# other. x4 trains longer, as it was (no relight term: it started before the term existed,
 # hence --loss-weight relight=0); x2 trains
 # with the relight term (losses.relight_term). A first x2 run at relight weight 1 / tolerance
 # 0.03 (seed 62) broke colours within 250 steps and was stopped after 28 minutes.
