@@ -6,8 +6,8 @@ OUT_DIR/dark: the held-out night_real photos plus the first 20 of night_more in 
 (night_more is never trained on); OUT_DIR/bright: the first 20 held-out clean photos in a hash
 order; OUT_DIR/select: the photos for choosing between checkpoints or weight blends, which
 must not be the held-out ones: the night_real photos holdout.py does not hold out and the rest
-of night_more. Each is reduced to at most 512 px on its long side (area averaging) and written as PNG,
-so `main.py evaluate --night OUT_DIR/dark --max-side 512` runs in minutes on a 2-core CPU.
+of night_more. Each is reduced to at most 512 px on its long side (area averaging) and written
+as PNG, so `main.py evaluate --night OUT_DIR/dark --max-side 512` runs in minutes on a 2-core CPU.
 """
 
 from __future__ import annotations
