@@ -302,9 +302,15 @@ def test_rendered_base_never_clips_and_keeps_hue(tiny_config: dict, brightness: 
     assert spread.max() < 1e-3 * gain.max()
 
 
-def test_residual_is_folded_below_the_ceiling() -> None:
-    from ultrais_core.model.network import add_below_ceiling
+def add_below_ceiling(base: torch.Tensor, residual: torch.Tensor, ceiling: float) -> torch.Tensor:
+    """The network's sum of base and residual, folded under the ceiling (without the light)."""
+    from ultrais_core.model.network import ceiling_factor
 
+    output = base + residual
+    return output * ceiling_factor(base, output, ceiling)
+
+
+def test_residual_is_folded_below_the_ceiling() -> None:
     levels = torch.tensor([0.0, 0.5, 0.96, 0.97])
     base = levels.view(1, 1, 4, 1).expand(1, 3, 4, 1).clone()
     big = torch.full_like(base, 5.0)
@@ -321,8 +327,6 @@ def test_fold_keeps_the_hue_of_a_saturated_highlight() -> None:
     """A warm highlight near the ceiling lifted by a neutral residual keeps its channel ratios:
     the fold scales the pixel as a whole (a per-channel fold would lift green and blue while
     red sits at the ceiling, bleaching it towards white)."""
-    from ultrais_core.model.network import add_below_ceiling
-
     base = torch.tensor([0.90, 0.50, 0.20]).view(1, 3, 1, 1)
     lifted = add_below_ceiling(base, torch.full_like(base, 0.3), 0.97)
     assert lifted.max() <= 0.97
