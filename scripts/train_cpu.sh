@@ -181,3 +181,12 @@ train --scale 4 --minutes 90 --batch 6 --lr 2e-4 --seed 72 --real-fraction 0.55 
     --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
     --init resources/weights/ultrais_x4.safetensors --out runs/r6_x4.safetensors > runs/r6_x4.log 2>&1
 wait
+# Session 9: the session-8 runs were lost with their machine; the same recipe again from the
+# shipped files, 120 minutes each, new seeds.
+train --scale 2 --minutes 120 --batch 8 --lr 2e-4 --seed 91 --real-fraction 0.55 \
+    --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
+    --init resources/weights/ultrais_x2.safetensors --out runs/r7_x2.safetensors > runs/r7_x2.log 2>&1 &
+train --scale 4 --minutes 120 --batch 6 --lr 2e-4 --seed 92 --real-fraction 0.55 \
+    --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
+    --init resources/weights/ultrais_x4.safetensors --out runs/r7_x4.safetensors > runs/r7_x4.log 2>&1
+wait
