@@ -32,13 +32,42 @@ def test_cores_cover_everything_exactly_once_on_aligned_starts(
         assert 0 <= t.x0 <= t.core_x0 < t.core_x1 <= t.x1 <= width
 
 
-def test_every_core_reads_the_full_context_where_the_image_has_it() -> None:
-    height, width, overlap = 512, 640, 64
-    for t in plan_tiles(height, width, tile=192, overlap=overlap, align=32):
-        assert t.core_y0 - t.y0 == min(overlap, t.core_y0)
-        assert t.core_x0 - t.x0 == min(overlap, t.core_x0)
-        assert t.y1 - t.core_y1 == min(overlap, height - t.core_y1)
-        assert t.x1 - t.core_x1 == min(overlap, width - t.core_x1)
+@pytest.mark.parametrize(
+    ("height", "width", "tile"), [(512, 640, 192), (1248, 1664, 224), (96, 800, 128)]
+)
+def test_every_core_reads_at_least_the_context_where_the_image_has_it(
+    height: int, width: int, tile: int
+) -> None:
+    overlap = 64
+    for t in plan_tiles(height, width, tile=tile, overlap=overlap, align=32):
+        assert t.core_y0 - t.y0 >= min(overlap, t.core_y0)
+        assert t.core_x0 - t.x0 >= min(overlap, t.core_x0)
+        assert t.y1 - t.core_y1 >= min(overlap, height - t.core_y1)
+        assert t.x1 - t.core_x1 >= min(overlap, width - t.core_x1)
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "tile", "overlap", "align"),
+    [
+        (1248, 1664, 224, 64, 32),
+        (4000, 3008, 352, 64, 32),
+        (256, 384, 128, 64, 64),
+        (100, 37, 32, 8, 1),
+    ],
+)
+def test_every_tile_has_one_shape_and_no_more_work_than_clipped_windows(
+    height: int, width: int, tile: int, overlap: int, align: int
+) -> None:
+    """One window shape lets the CPU allocator reuse each tile's buffers for the next; the
+    inward-shifted end windows cost at most one alignment unit per window over windows that
+    are clipped at the edges (core + overlap on each side)."""
+    tiles = plan_tiles(height, width, tile=tile, overlap=overlap, align=align)
+    assert len({(t.height, t.width) for t in tiles}) == 1
+    for length, tile_count in ((height, -(-height // tile)), (width, -(-width // tile))):
+        clipped = length + 2 * overlap * (tile_count - 1)
+        window = tiles[0].height if length == height else tiles[0].width
+        assert window <= tile + 2 * overlap
+        assert window * tile_count <= clipped + tile_count * align
 
 
 def test_context_is_rounded_down_to_the_alignment() -> None:

@@ -1,14 +1,14 @@
 """Tile plans: pure numpy-free arithmetic, no torch, so they are easy to test.
 
 A plan splits an image into *cores* of (at most) `tile` pixels that cover it exactly once, and
-reads each core with `overlap` pixels of context on every side (clipped at the image edges).
-The network runs on the core plus its context; only the core's output is kept. Nothing is
-blended: every output pixel comes from exactly one tile, computed with at least `overlap`
-pixels of context around it, so the result equals the untiled one as soon as `overlap` covers
-how far the network reaches (measured in the model card: the influence of input pixels beyond
-64 px is about 1e-3 of the total with the small preset). Feathered blending, used before,
-averaged two computations that each had only half the overlap as context, which is why tiled
-results used to differ by up to 4/255.
+reads each core with at least `overlap` pixels of context on every side that has image there,
+in windows of one shape (see `_windows`). The network runs on the core plus its context; only
+the core's output is kept. Nothing is blended: every output pixel comes from exactly one tile,
+computed with at least `overlap` pixels of context around it, so the result equals the untiled
+one as soon as `overlap` covers how far the network reaches (measured in the model card: the
+influence of input pixels beyond 64 px is about 1e-3 of the total with the small preset).
+Feathered blending, used before, averaged two computations that each had only half the overlap
+as context, which is why tiled results used to differ by up to 4/255.
 
 Cores and contexts start on multiples of `align` (the network's size multiple), so the
 network's attention windows fall on the same pixels in a tile as in the whole photo; the
@@ -43,8 +43,34 @@ class Tile:
         return self.x1 - self.x0
 
 
-def _cores(length: int, tile: int) -> list[tuple[int, int]]:
-    return [(start, min(start + tile, length)) for start in range(0, length, tile)]
+def _windows(length: int, tile: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """(start, stop, core_start, core_stop) of each window along one axis, in units of the
+    alignment.
+
+    The fewest cores of at most `tile` cover `length`. Every window (core plus context) has the
+    same size: the least that gives each core `overlap` of context on both sides, with the
+    total overlap spread as evenly as whole units allow. The end windows lie on the image's
+    edges, so the first and last cores read more context inwards instead of running a smaller
+    window: the same work as windows clipped at the edges, in one shape.
+    NOTE: one shape for every tile keeps CPU memory flat. With windows clipped at the edges
+    (three widths and three heights) the freed buffers of one tile did not fit the next and
+    the heap grew: peak RSS of a 2 MP photo 1,206-1,269 MB at x4 and 1,514 MB at x2, against
+    907-930 MB and 958 MB with one shape, in the same time (within 1/255 of each other).
+    """
+    count = -(-length // tile)
+    size = -(-(length + 2 * overlap * (count - 1)) // count)
+    if count == 1 or size >= length:
+        return [(0, length, 0, length)]
+    spare, extra = divmod(count * size - length, count - 1)  # shared parts of spare (+1) units
+    windows, start, core_start = [], 0, 0
+    for index in range(count - 1):
+        shared = spare + (1 if index < extra else 0)
+        next_start = start + size - shared
+        core_stop = next_start + shared // 2  # mid-way: each side keeps >= overlap of context
+        windows.append((start, start + size, core_start, core_stop))
+        start, core_start = next_start, core_stop
+    windows.append((start, length, core_start, length))
+    return windows
 
 
 def plan_tiles(height: int, width: int, *, tile: int, overlap: int, align: int = 1) -> list[Tile]:
@@ -58,22 +84,16 @@ def plan_tiles(height: int, width: int, *, tile: int, overlap: int, align: int =
         raise ValueError("tile and align must be positive and overlap non-negative")
     tile = max(align, tile - tile % align)
     overlap -= overlap % align
-    tiles = []
-    for core_y0, core_y1 in _cores(height, tile):
-        for core_x0, core_x1 in _cores(width, tile):
-            tiles.append(
-                Tile(
-                    max(0, core_y0 - overlap),
-                    max(0, core_x0 - overlap),
-                    min(height, core_y1 + overlap),
-                    min(width, core_x1 + overlap),
-                    core_y0,
-                    core_x0,
-                    core_y1,
-                    core_x1,
-                )
-            )
-    return tiles
+
+    def axis(length: int) -> list[tuple[int, ...]]:
+        units = _windows(-(-length // align), tile // align, overlap // align)
+        return [tuple(min(length, unit * align) for unit in window) for window in units]
+
+    return [
+        Tile(y0, x0, y1, x1, core_y0, core_x0, core_y1, core_x1)
+        for y0, y1, core_y0, core_y1 in axis(height)
+        for x0, x1, core_x0, core_x1 in axis(width)
+    ]
 
 
 def aligned(length: int, align: int) -> int:
