@@ -172,21 +172,19 @@ train --scale 2 --minutes 85 --batch 8 --lr 2e-4 --seed 63 --real-fraction 0.3 \
     --night-fraction 0.45 --exposed-fraction 0.25 --init resources/weights/ultrais_x2.safetensors \
     --out runs/r5_x2.safetensors > runs/r5_x2.log 2>&1
 wait
-# Session 8: x2 and x4 continue from the shipped files with the recipe that improved x4 in
-# session 7 (no relight term, real 0.55 / night 0.35 / exposed 0.25), one thread each.
-train --scale 2 --minutes 135 --batch 8 --lr 2e-4 --seed 71 --real-fraction 0.55 \
-    --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
-    --init resources/weights/ultrais_x2.safetensors --out runs/r6_x2.safetensors > runs/r6_x2.log 2>&1 &
-train --scale 4 --minutes 90 --batch 6 --lr 2e-4 --seed 72 --real-fraction 0.55 \
-    --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
-    --init resources/weights/ultrais_x4.safetensors --out runs/r6_x4.safetensors > runs/r6_x4.log 2>&1
+# Sessions 8 and 9: x2 and x4 continue from the shipped files with the recipe that improved x4
+# in session 7 (no relight term, real 0.55 / night 0.35 / exposed 0.25), one thread each.
+# continue_shipped SCALE MINUTES BATCH SEED NAME
+continue_shipped() {
+    train --scale "$1" --minutes "$2" --batch "$3" --seed "$4" --lr 2e-4 --real-fraction 0.55 \
+        --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
+        --init "resources/weights/ultrais_x$1.safetensors" --out "runs/$5.safetensors" \
+        > "runs/$5.log" 2>&1
+}
+continue_shipped 2 135 8 71 r6_x2 &
+continue_shipped 4 90 6 72 r6_x4
 wait
-# Session 9: the session-8 runs were lost with their machine; the same recipe again from the
-# shipped files, 120 minutes each, new seeds.
-train --scale 2 --minutes 120 --batch 8 --lr 2e-4 --seed 91 --real-fraction 0.55 \
-    --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
-    --init resources/weights/ultrais_x2.safetensors --out runs/r7_x2.safetensors > runs/r7_x2.log 2>&1 &
-train --scale 4 --minutes 120 --batch 6 --lr 2e-4 --seed 92 --real-fraction 0.55 \
-    --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
-    --init resources/weights/ultrais_x4.safetensors --out runs/r7_x4.safetensors > runs/r7_x4.log 2>&1
+# Session 9: the session-8 runs were lost with their machine; the same recipe again, new seeds.
+continue_shipped 2 120 8 91 r7_x2 &
+continue_shipped 4 120 6 92 r7_x4
 wait
