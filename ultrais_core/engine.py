@@ -404,7 +404,7 @@ class Engine:
         the whole job's peak over its idle baseline (a 2 MP photo through `enhance`, 448 px
         tiles): its tail holds several output-size buffers and the heap does not shrink between
         tiles (see `cpu_allocator`), which the bare forward pass (3.5k) did not show. The tile
-        computes its core plus `overlap` pixels of context on each side, so a larger core wastes
+        computes its core plus at least `overlap` pixels of context on each side, so a larger core wastes
         less on context ((core + 2 overlap)^2 / core^2) but holds more memory; on the CPU the
         budget is `cpu_tile_budget`'s.
         """
