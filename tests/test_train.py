@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from ultrais_core.training.train import TrainOptions, train
+from ultrais_core.training.train import TrainOptions, kept_average_path, train
 from ultrais_core.weights import load_weights, read_header_metadata
 
 
@@ -65,3 +65,18 @@ def test_a_run_writes_loadable_weights_and_resumes_from_its_checkpoint(
         not torch.equal(a, b)
         for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True)
     )
+
+
+def test_a_run_keeps_its_weight_average_at_intervals(small_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "x2.safetensors"
+    options = TrainOptions(
+        scale=2, config="small", steps=3, out=out, data=small_data, batch=2, crop=16,
+        validate_every=3, workers=0, real_fraction=0.5, average_minutes=1e-5,
+    )  # fmt: skip
+    train(options)
+    kept = sorted(tmp_path.glob("x2.m*.safetensors"))
+    assert kept == [kept_average_path(out, 0)]  # sub-minute marks all round to minute 0
+    model, _ = load_weights(kept[0])
+    assert model.config.scale == 2 and 1 <= _steps_in(kept[0]) <= 3
+    assert kept_average_path(out, 15.0).name == "x2.m015.safetensors"
+    assert kept_average_path(out, 120.0).name == "x2.m120.safetensors"
