@@ -404,9 +404,9 @@ class Engine:
         the whole job's peak over its idle baseline (a 2 MP photo through `enhance`, 448 px
         tiles): its tail holds several output-size buffers and the heap does not shrink between
         tiles (see `cpu_allocator`), which the bare forward pass (3.5k) did not show. The tile
-        computes its core plus at least `overlap` pixels of context on each side, so a larger core wastes
-        less on context ((core + 2 overlap)^2 / core^2) but holds more memory; on the CPU the
-        budget is `cpu_tile_budget`'s.
+        computes its core plus at least `overlap` pixels of context on each side, so a larger
+        core wastes less on context ((core + 2 overlap)^2 / core^2) but holds more memory; on
+        the CPU the budget is `cpu_tile_budget`'s.
         """
         measured = {1: 1_900, 2: 2_700, 4: 4_900}[descriptor.scale] * 4 / 3
         bytes_per_pixel = measured * max(1.0, descriptor.parameters / 700_000) ** 0.5
