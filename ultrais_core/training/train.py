@@ -185,9 +185,18 @@ def train(options: TrainOptions) -> Path:
     model.train()
     started = time.monotonic()
     last_checkpoint = started
-    kept_mark = (
-        int(elapsed_before / (options.average_minutes * 60)) if options.average_minutes else 0
-    )
+
+    def run_seconds() -> float:
+        """Training time of the run so far, earlier sessions of a resumed run included."""
+        return elapsed_before + time.monotonic() - started
+
+    def average_mark() -> int:
+        """How many whole `average_minutes` periods the run has trained (0 when none kept)."""
+        if options.average_minutes <= 0:
+            return 0
+        return int(run_seconds() / (options.average_minutes * 60))
+
+    kept_mark = average_mark()
     step = start_step
     history: list[dict[str, float]] = []
     bar = progress_bar(total=options.steps, initial=start_step, unit="step", dynamic_ncols=True)
@@ -201,7 +210,7 @@ def train(options: TrainOptions) -> Path:
             average=average.model,
             state={
                 "step": step,
-                "elapsed": elapsed_before + time.monotonic() - started,
+                "elapsed": run_seconds(),
                 "options": {k: str(v) for k, v in options.__dict__.items()},
             },
         )
@@ -211,7 +220,7 @@ def train(options: TrainOptions) -> Path:
             break
         progress = step / options.steps
         if options.minutes is not None:
-            spent = (elapsed_before + time.monotonic() - started) / (options.minutes * 60)
+            spent = run_seconds() / (options.minutes * 60)
             if spent >= 1:
                 log.info("time budget reached at step %d", step)
                 break
@@ -247,24 +256,20 @@ def train(options: TrainOptions) -> Path:
                 "step": step,
                 "val_psnr": psnr,
                 **running,
-                "minutes": (elapsed_before + time.monotonic() - started) / 60,
+                "minutes": run_seconds() / 60,
             }
             history.append(record)
             bar.write(json.dumps({k: round(v, 4) for k, v in record.items()}))
         if time.monotonic() - last_checkpoint > options.checkpoint_minutes * 60:
             save_state()
             last_checkpoint = time.monotonic()
-        if options.average_minutes > 0:
-            mark = int(
-                (elapsed_before + time.monotonic() - started) / (options.average_minutes * 60)
-            )
-            if mark > kept_mark:
-                kept = kept_average_path(options.out, mark * options.average_minutes)
-                save_weights(average.model, kept, notes=json.dumps({"steps": step}))
-                kept_mark = mark
+        if (mark := average_mark()) > kept_mark:
+            kept_mark = mark
+            kept = kept_average_path(options.out, kept_mark * options.average_minutes)
+            save_weights(average.model, kept, notes=json.dumps({"steps": step}))
     bar.close()
     save_state()
-    minutes = (elapsed_before + time.monotonic() - started) / 60
+    minutes = run_seconds() / 60
     hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     notes = json.dumps(
         {
