@@ -63,9 +63,9 @@ def test_every_tile_has_one_shape_and_no_more_work_than_clipped_windows(
     are clipped at the edges (core + overlap on each side)."""
     tiles = plan_tiles(height, width, tile=tile, overlap=overlap, align=align)
     assert len({(t.height, t.width) for t in tiles}) == 1
-    for length, tile_count in ((height, -(-height // tile)), (width, -(-width // tile))):
+    for length, window in ((height, tiles[0].height), (width, tiles[0].width)):
+        tile_count = -(-length // tile)
         clipped = length + 2 * overlap * (tile_count - 1)
-        window = tiles[0].height if length == height else tiles[0].width
         assert window <= tile + 2 * overlap
         assert window * tile_count <= clipped + tile_count * align
 
