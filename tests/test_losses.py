@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from ultrais_core.metrics import ssim as ssim_metric
 from ultrais_core.training.losses import (
@@ -14,6 +15,7 @@ from ultrais_core.training.losses import (
     exposure_term,
     illumination_smoothness,
     lightness_order_term,
+    pixel_order_term,
     luminance_regularizer,
     relight_term,
     ssim_loss,
@@ -172,6 +174,7 @@ def test_regularizer_and_total_loss_outputs():
         "exposure",
         "order",
         "relight",
+        "pixel_order",
         "total",
     }
     assert all(isinstance(v, float) for v in log.values())
@@ -192,6 +195,17 @@ def test_lightness_order_term_sees_a_flipped_order_only():
     mild = kept.clone()
     mild[..., 16:] = 0.95
     assert lightness_order_term(flipped, low).item() > lightness_order_term(mild, low).item() > 0
+
+
+def test_pixel_order_term_charges_flips_of_clearly_ordered_pixels_only():
+    """A noisy input: an output that keeps every clear order costs nothing, one that flips the
+    bright pixels under the dark ones costs, and flips within the tolerance (noise) are free."""
+    torch.manual_seed(0)
+    low = torch.rand(1, 3, 16, 16) * 0.3
+    assert pixel_order_term(F.interpolate(low * 2, scale_factor=2), low).item() == 0.0
+    assert pixel_order_term(F.interpolate(0.6 - low, scale_factor=2), low).item() > 0
+    jitter = low + (torch.rand(1, 1, 16, 16) - 0.5) * (3 / 255)
+    assert pixel_order_term(jitter, low, tolerance=4 / 255).item() == 0.0
 
 
 def test_weights_switch_terms_and_low_precision_input_works():
