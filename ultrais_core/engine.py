@@ -398,17 +398,20 @@ class Engine:
         """A tile core side (input pixels) whose activations, context included, fit the memory
         at hand.
 
-        Peak bytes per input pixel of one forward pass, measured on the small config (fresh
-        process, RSS): about 1.9k, 2.7k and 4.9k at x1, x2 and x4 (rounded up here by a third);
-        larger networks scale with the square root of their parameter count. x4 was measured as
-        the whole job's peak over its idle baseline (a 2 MP photo through `enhance`, 448 px
-        tiles): its tail holds several output-size buffers and the heap does not shrink between
-        tiles (see `cpu_allocator`), which the bare forward pass (3.5k) did not show. The tile
-        computes its core plus at least `overlap` pixels of context on each side, so a larger
-        core wastes less on context ((core + 2 overlap)^2 / core^2) but holds more memory; on
-        the CPU the budget is `cpu_tile_budget`'s.
+        Peak bytes per input pixel of the tile window, measured on the small config as a whole
+        job's peak RSS less the idle process, the photo and the canvas (`enhance`, 8-bit out,
+        2 threads): about 1.55k at x2 (352 and 576 px cores, 12 MP) and 1.4k at x4 (448 px
+        cores, 2 MP); x1 keeps its earlier figure (1.9k, the bare forward pass). Rounded up by
+        a third here, x4 by more: its 448 px cores keep a 2 MP x4 job near 0.9 GB (the goal is
+        1.2 GB). These are what remain since the network's widest buffers (its output-size
+        tail and full-resolution refinements) run in stripes (`model.stripes`); before that,
+        x4 needed 4.9k and held 224 px cores. Larger networks scale with the square root of
+        their parameter count. The tile computes its core plus at least `overlap` pixels of
+        context on each side, so a larger core wastes less on context ((core + 2 overlap)^2 /
+        core^2: 1.86x at 352 px, 1.56x at 512 px) but holds more memory; on the CPU the budget
+        is `cpu_tile_budget`'s.
         """
-        measured = {1: 1_900, 2: 2_700, 4: 4_900}[descriptor.scale] * 4 / 3
+        measured = {1: 1_900, 2: 1_600, 4: 2_000}[descriptor.scale] * 4 / 3
         bytes_per_pixel = measured * max(1.0, descriptor.parameters / 700_000) ** 0.5
         if self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)
@@ -416,7 +419,7 @@ class Engine:
             if self.dtype != torch.float32:
                 bytes_per_pixel /= 2
         else:
-            budget, cap = cpu_tile_budget(available_memory()), 512
+            budget, cap = cpu_tile_budget(available_memory()), CPU_WINDOW_SIDE - 2 * self.overlap
         side = min(cap, int((budget / bytes_per_pixel) ** 0.5) - 2 * self.overlap)
         return max(MIN_TILE, side - side % descriptor.size_multiple)
 
@@ -531,13 +534,19 @@ class Engine:
 
 # Bytes of activations one CPU tile may hold, and at most this share of the memory available
 # when the job starts.
-# NOTE: 0.9 GB gives x2 352 px cores and x4 224 px ones. Larger cores waste fewer pixels on
-# context ((core + 128)^2 / core^2: 1.86x at 352 px, 1.49x at 576 px) but were slower: a
-# 12 MP x2 photo took 55.1 s with 352 px cores and 65.1 s with 576 px ones (2 threads, one
-# after the other on an idle machine), at 1.69 against 2.78 GB peak RSS. Larger buffers fall
-# out of the caches and, over glibc's 32 MB mmap ceiling (see `cpu_allocator`), are mapped
-# afresh for every tile. 0.9 GB also keeps a 2 MP x4 job under 1.2 GB (issue 15).
+# NOTE: larger cores waste fewer pixels on context ((core + 128)^2 / core^2: 1.86x at 352 px,
+# 1.65x at 448 px), but before the network ran its widest buffers in stripes (`model.stripes`)
+# they were slower: a 12 MP x2 photo took 55.1 s with 352 px cores and 65.1 s with 576 px ones,
+# at 1.69 against 2.78 GB, as buffers over glibc's 32 MB mmap ceiling (see `cpu_allocator`) were
+# mapped afresh for every tile. Now the budget allows 448 px cores at x1, x2 and x4, and the
+# window is capped at CPU_WINDOW_SIDE.
 CPU_TILE_BUDGET = 0.9e9
+# The largest CPU tile window (core plus context): its full-resolution 24-channel buffers (the
+# small config's level 0, which cannot run in stripes: it is held for the decoder's skip) are
+# then 31.9 MB, under the mmap ceiling. A 12 MP x2 photo, both threads, one run after another:
+# 71.5 / 72.6 s and 1.12 / 1.16 GB with 448 px cores (576 px windows), 75.1 s and 1.30 GB with
+# 512 px ones, 86.0 s and 1.18 GB for the unstriped network with 352 px ones.
+CPU_WINDOW_SIDE = 576
 CPU_TILE_MEMORY_SHARE = 0.25
 
 

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ultrais_core.model.stripes import run_in_stripes, stripe_rows
+
 
 class LayerNorm2d(nn.Module):
     """LayerNorm over the channels of each pixel (Restormer's "WithBias" LayerNorm on NCHW)."""
@@ -96,6 +98,13 @@ class GatedRefinement(nn.Module):
         self.project = nn.Conv2d(channels, channels, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled() or torch.jit.is_tracing():
+            return self._refine(x)
+        # Inference: in stripes (see `stripes`); the depthwise 3x3 reaches one row.
+        row_bytes = 2 * x.shape[1] * x.shape[-1] * x.element_size()
+        return run_in_stripes(self._refine, (x,), scale=1, rows=stripe_rows(row_bytes), halo=1)
+
+    def _refine(self, x: torch.Tensor) -> torch.Tensor:
         a, b = self.depthwise(self.expand(self.norm(x))).chunk(2, dim=1)
         return self.project(a * b).add_(x)
 

@@ -83,6 +83,12 @@ from ultrais_core.model.layers import (
 )
 from ultrais_core.model.rsmu import RSMU
 from ultrais_core.model.semantic import SemanticExtractor
+from ultrais_core.model.stripes import run_in_stripes, stripe_rows
+
+# Input rows of context for each stripe of the inference tail: its reach (3x3 convolutions,
+# bilinear interpolation) is 3 input rows, one more is margin; the tests hold striped to
+# unstriped, and fail at x4 with 2.
+TAIL_HALO = 4
 
 
 @dataclass(frozen=True)
@@ -338,15 +344,47 @@ class DualStreamNet(nn.Module):
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """Enhance `x` (N x 3 x H x W, [0,1]). `context` defaults to the batch's own statistics;
-        the engine passes the whole photo's context when `x` is a tile."""
-        return self.forward_with_illumination(x, context).output
+        the engine passes the whole photo's context when `x` is a tile.
+
+        Without autograd (inference) the output-size tail runs in stripes (`stripes`): the same
+        result with output-size buffers a stripe high instead of a tile high. A trace (the ONNX
+        export) takes the unstriped path: a stripe loop would be frozen at the traced size.
+        """
+        if torch.is_grad_enabled() or torch.jit.is_tracing():
+            return self.forward_with_illumination(x, context).output
+        height, width = x.shape[-2:]
+        r, bounded, light, _ = self._features(x, context)
+        scale = self.config.scale
+        # Bytes per input row of one output-size upsampler buffer (float32).
+        row_bytes = self.config.upsampler_channels * 4 * bounded.shape[-1] * scale * scale
+        output = run_in_stripes(
+            lambda *t: self._render(*t)[0],
+            (r, bounded, light),
+            scale=scale,
+            rows=stripe_rows(row_bytes),
+            halo=TAIL_HALO,
+        )
+        return output[..., : height * scale, : width * scale]
 
     def forward_with_illumination(
         self, x: torch.Tensor, context: torch.Tensor | None = None
     ) -> Rendering:
         """As `forward`, also returning u^NL (for the luminance loss) and the rendered base."""
-        c = self.config
         height, width = x.shape[-2:]
+        r, bounded, light, illumination = self._features(x, context)
+        output, bounded, light = self._render(r, bounded, light)
+        scale = self.config.scale
+        crop = (slice(None), slice(None), slice(0, height * scale), slice(0, width * scale))
+        return Rendering(
+            output[crop], illumination[..., :height, :width], light[crop], bounded[crop]
+        )
+
+    def _features(
+        self, x: torch.Tensor, context: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The input-size part: the reflection stream's last feature, the bounded reflection v,
+        the light f_k(u) and the illumination u (padded to the size multiple)."""
+        c = self.config
         if context is None:
             context = photo_context(x)
         x = pad_to_multiple(x, c.size_multiple)
@@ -369,6 +407,14 @@ class DualStreamNet(nn.Module):
                 r, illumination_features[step + 1], semantic_features[level - 1]
             )
         r = self.refine(self.ups[0](r) + skips[0])
+        return r, bounded, light, illumination
+
+    def _render(
+        self, r: torch.Tensor, bounded: torch.Tensor, light: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The output-size tail: the residual from the last feature `r`, added to v and lit by
+        the light; returns the output and v and the light at the output size."""
+        c = self.config
         residual = self.head(self.upsampler(self.output_norm(r)))
         if c.scale > 1:
             bounded, light = (
@@ -381,10 +427,7 @@ class DualStreamNet(nn.Module):
         # output size, was a sixth of the network's time).
         scale = light * ceiling_factor(bounded, output, 1.0)
         output = output * scale if torch.is_grad_enabled() else output.mul_(scale)
-        crop = (slice(None), slice(None), slice(0, height * c.scale), slice(0, width * c.scale))
-        return Rendering(
-            output[crop], illumination[..., :height, :width], light[crop], bounded[crop]
-        )
+        return output, bounded, light
 
 
 def ceiling_factor(base: torch.Tensor, output: torch.Tensor, ceiling: float) -> torch.Tensor:
