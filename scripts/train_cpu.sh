@@ -188,3 +188,13 @@ wait
 continue_shipped 2 120 8 91 r7_x2 &
 continue_shipped 4 120 6 92 r7_x4
 wait
+# Session 10: the same recipe for x4 (seed 101); x2 with the pixel-scale order term
+# (losses.pixel_order_term) at weight 150 (a first x2 run at weight 20, seed 102, was stopped
+# after 30 minutes: the term was 3 % of the loss). The loop keeps a weight average every 15
+# minutes (runs/NAME.m015.safetensors, ...), chosen between on the selection set.
+continue_shipped 4 120 6 101 r8_x4 &
+train --scale 2 --minutes 100 --batch 8 --seed 103 --lr 2e-4 --real-fraction 0.55 \
+    --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
+    --loss-weight pixel_order=150 --init resources/weights/ultrais_x2.safetensors \
+    --out runs/r8b_x2.safetensors > runs/r8b_x2.log 2>&1
+wait
