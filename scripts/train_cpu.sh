@@ -188,13 +188,18 @@ wait
 continue_shipped 2 120 8 91 r7_x2 &
 continue_shipped 4 120 6 92 r7_x4
 wait
-# Session 10: the same recipe for x4 (seed 101); x2 with the pixel-scale order term
-# (losses.pixel_order_term) at weight 150 (a first x2 run at weight 20, seed 102, was stopped
-# after 30 minutes: the term was 3 % of the loss). The loop keeps a weight average every 15
-# minutes (runs/NAME.m015.safetensors, ...), chosen between on the selection set.
-continue_shipped 4 120 6 101 r8_x4 &
-train --scale 2 --minutes 100 --batch 8 --seed 103 --lr 2e-4 --real-fraction 0.55 \
-    --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
-    --loss-weight pixel_order=150 --init resources/weights/ultrais_x2.safetensors \
-    --out runs/r8b_x2.safetensors > runs/r8b_x2.log 2>&1
+# Session 10: the pixel-scale order term (losses.pixel_order_term) at weight 150. A first x2
+# run at weight 20 (seed 102) was stopped after 30 minutes (the term was 3 % of the loss); x4
+# first ran the session-9 recipe (seed 101), stopped after 73 minutes when x2's 30-minute
+# average had cut the selection set's order error from 180 to 143. The loop keeps a weight
+# average every 15 minutes (runs/NAME.m015.safetensors, ...), chosen between on `select/`.
+pixel_order() {
+    train --scale "$1" --minutes "$2" --batch "$3" --seed "$4" --lr 2e-4 --real-fraction 0.55 \
+        --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
+        --loss-weight pixel_order=150 --init "resources/weights/ultrais_x$1.safetensors" \
+        --out "runs/$5.safetensors" > "runs/$5.log" 2>&1
+}
+pixel_order 2 100 8 103 r8b_x2 &
+sleep 2280  # x4 started 38 minutes after x2
+pixel_order 4 70 6 104 r8c_x4
 wait
