@@ -202,10 +202,22 @@ def test_pixel_order_term_charges_flips_of_clearly_ordered_pixels_only():
     bright pixels under the dark ones costs, and flips within the tolerance (noise) are free."""
     torch.manual_seed(0)
     low = torch.rand(1, 3, 16, 16) * 0.3
-    assert pixel_order_term(F.interpolate(low * 2, scale_factor=2), low).item() == 0.0
-    assert pixel_order_term(F.interpolate(0.6 - low, scale_factor=2), low).item() > 0
+    kept = F.interpolate(low * 2, scale_factor=2)
+    assert pixel_order_term(kept, low, kept).item() == 0.0
+    flipped = F.interpolate(0.6 - low, scale_factor=2)
+    assert pixel_order_term(flipped, low, kept).item() > 0
     jitter = low + (torch.rand(1, 1, 16, 16) - 0.5) * (3 / 255)
-    assert pixel_order_term(jitter, low, tolerance=4 / 255).item() == 0.0
+    assert pixel_order_term(jitter, low, low, tolerance=4 / 255).item() == 0.0
+
+
+def test_pixel_order_term_leaves_the_pairs_the_target_reorders():
+    """Where the target itself reverses the input's order (noise it removed), an output that
+    follows the target is not charged; one that keeps the target's order elsewhere is free."""
+    torch.manual_seed(0)
+    low = torch.rand(1, 3, 16, 16) * 0.3
+    reordered = F.interpolate(0.6 - low, scale_factor=2)
+    assert pixel_order_term(reordered, low, reordered).item() == 0.0
+    assert pixel_order_term(reordered, low, F.interpolate(low, scale_factor=2)).item() > 0
 
 
 def test_weights_switch_terms_and_low_precision_input_works():

@@ -207,27 +207,41 @@ def lightness_order_term(
 
 
 def pixel_order_term(
-    pred: Tensor, input_lr: Tensor, samples: int = 256, tolerance: float = 4 / 255
+    pred: Tensor,
+    input_lr: Tensor,
+    target: Tensor,
+    samples: int = 256,
+    tolerance: float = 4 / 255,
 ) -> Tensor:
     """The lightness order of single pixels, sampled across the crop, as the figure counts it.
 
     :func:`lightness_order_term` compares block means, so it cannot see a pixel that moves past
     pixels of another region while its block's mean stays put; the lightness order error counts
-    exactly those. Here ``pred`` is reduced to the input's size by area averaging (as the figure
-    reduces the output), ``samples`` pixels are drawn per image, and every pair whose input
-    order is clear (max channels more than ``tolerance`` apart: past 8-bit quantisation and most
-    shadow noise, which the network is meant to remove) is charged where the output reverses it.
+    exactly those. Here ``pred`` and ``target`` are reduced to the input's size by area
+    averaging (as the figure reduces the output), ``samples`` pixels are drawn per image, and
+    every pair whose order is clear in the input (max channels more than ``tolerance`` apart:
+    past 8-bit quantisation) and the same in the target is charged where the output reverses
+    it. NOTE: the target's agreement matters. Charged against the input alone (session 10, x2,
+    weight 150), the term held the order of noise the target had removed: 30 minutes cut the
+    order error on the selection set from 180 to 143, and the synthetic split's PSNR from 20.4
+    to 18.9 dB. A pair the target keeps in order is one the supervised terms agree on.
     """
     factor = pred.shape[-1] // input_lr.shape[-1]
-    out = F.avg_pool2d(pred, factor) if factor > 1 else pred
-    out = out.amax(dim=1).flatten(1)
-    ref = input_lr.amax(dim=1).flatten(1)
-    picks = torch.randint(0, ref.shape[1], (ref.shape[0], samples), device=ref.device)
-    out, ref = out.gather(1, picks), ref.gather(1, picks)
-    d_out = out.unsqueeze(2) - out.unsqueeze(1)
-    d_ref = ref.unsqueeze(2) - ref.unsqueeze(1)
-    clear = (d_ref.abs() > tolerance).float()
-    return (F.relu(-d_out * torch.sign(d_ref)) * clear).mean()
+    out, ref = (
+        (F.avg_pool2d(t, factor) if factor > 1 else t).amax(dim=1).flatten(1)
+        for t in (pred, target)
+    )
+    low = input_lr.amax(dim=1).flatten(1)
+    picks = torch.randint(0, low.shape[1], (low.shape[0], samples), device=low.device)
+    out, ref, low = (t.gather(1, picks) for t in (out, ref, low))
+
+    def differences(t: Tensor) -> Tensor:
+        return t.unsqueeze(2) - t.unsqueeze(1)
+
+    d_out, d_ref, d_low = differences(out), differences(ref), differences(low)
+    order = torch.sign(d_low)
+    clear = ((d_low.abs() > tolerance) & (torch.sign(d_ref) == order)).float()
+    return (F.relu(-d_out * order) * clear).mean()
 
 
 def relight_term(pred: Tensor, base: Tensor, block: int, tolerance: float = 0.05) -> Tensor:
@@ -295,7 +309,7 @@ def total_loss(
     if weights.order and input_lr is not None:
         terms["order"] = lightness_order_term(pred, input_lr)
     if weights.pixel_order and input_lr is not None:
-        terms["pixel_order"] = pixel_order_term(pred, input_lr)
+        terms["pixel_order"] = pixel_order_term(pred, input_lr, target)
     if weights.relight and base is not None and input_lr is not None:
         # Regions of 4 x 4 input pixels, at the output's size.
         block = 4 * max(1, pred.shape[-1] // input_lr.shape[-1])
