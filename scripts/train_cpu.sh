@@ -174,12 +174,13 @@ train --scale 2 --minutes 85 --batch 8 --lr 2e-4 --seed 63 --real-fraction 0.3 \
 wait
 # Sessions 8 and 9: x2 and x4 continue from the shipped files with the recipe that improved x4
 # in session 7 (no relight term, real 0.55 / night 0.35 / exposed 0.25), one thread each.
-# continue_shipped SCALE MINUTES BATCH SEED NAME
+# continue_shipped SCALE MINUTES BATCH SEED NAME [OPTION...] (a later --loss-weight of the same
+# term wins)
 continue_shipped() {
     train --scale "$1" --minutes "$2" --batch "$3" --seed "$4" --lr 2e-4 --real-fraction 0.55 \
         --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
         --loss-weight pixel_order=0 --init "resources/weights/ultrais_x$1.safetensors" \
-        --out "runs/$5.safetensors" > "runs/$5.log" 2>&1
+        --out "runs/$5.safetensors" "${@:6}" > "runs/$5.log" 2>&1
 }
 continue_shipped 2 135 8 71 r6_x2 &
 continue_shipped 4 90 6 72 r6_x4
@@ -193,14 +194,8 @@ wait
 # 102, 30 min: 3 % of the loss; weight 150, seed 103, 50 min: selection-set order error 143 but
 # synthetic PSNR 18.9 dB), and x4 with the session-9 recipe (seed 101, 73 min). Then both
 # scales with the term as it is now, 45 minutes each, beside each other:
-continue_shipped_ordered() {
-    train --scale "$1" --minutes 45 --batch "$2" --seed "$3" --lr 2e-4 --real-fraction 0.55 \
-        --night-fraction 0.35 --exposed-fraction 0.25 --loss-weight relight=0 \
-        --init "resources/weights/ultrais_x$1.safetensors" --out "runs/$4.safetensors" \
-        > "runs/$4.log" 2>&1
-}
-continue_shipped_ordered 2 8 105 r9_x2 &
-continue_shipped_ordered 4 6 106 r9_x4
+continue_shipped 2 45 8 105 r9_x2 --loss-weight pixel_order=150 &
+continue_shipped 4 45 6 106 r9_x4 --loss-weight pixel_order=150
 wait
 # What shipped from session 10 (chosen on the selection set, see the model card):
 # x2 = 0.15 x the session-9 shipped x2 + 0.85 x runs/r9_x2.m030 (the 30-minute average), tensor

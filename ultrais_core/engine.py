@@ -408,7 +408,7 @@ class Engine:
         x4 needed 4.9k and held 224 px cores. Larger networks scale with the square root of
         their parameter count. The tile computes its core plus at least `overlap` pixels of
         context on each side, so a larger core wastes less on context ((core + 2 overlap)^2 /
-        core^2: 1.86x at 352 px, 1.56x at 512 px) but holds more memory; on the CPU the budget
+        core^2: 1.86x at 352 px, 1.65x at 448 px) but holds more memory; on the CPU the budget
         is `cpu_tile_budget`'s.
         """
         measured = {1: 1_900, 2: 1_600, 4: 2_000}[descriptor.scale] * 4 / 3

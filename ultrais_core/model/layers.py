@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ultrais_core.model.stripes import run_in_stripes, stripe_rows
+from ultrais_core.model.stripes import run_in_stripes, stripe_rows, striping
 
 
 class LayerNorm2d(nn.Module):
@@ -98,7 +98,7 @@ class GatedRefinement(nn.Module):
         self.project = nn.Conv2d(channels, channels, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.is_grad_enabled() or torch.jit.is_tracing():
+        if not striping():
             return self._refine(x)
         # Inference: in stripes (see `stripes`); the depthwise 3x3 reaches one row.
         row_bytes = 2 * x.shape[1] * x.shape[-1] * x.element_size()

@@ -83,7 +83,7 @@ from ultrais_core.model.layers import (
 )
 from ultrais_core.model.rsmu import RSMU
 from ultrais_core.model.semantic import SemanticExtractor
-from ultrais_core.model.stripes import run_in_stripes, stripe_rows
+from ultrais_core.model.stripes import run_in_stripes, stripe_rows, striping
 
 # Input rows of context for each stripe of the inference tail: its reach (3x3 convolutions,
 # bilinear interpolation) is 3 input rows, one more is margin; the tests hold striped to
@@ -350,13 +350,15 @@ class DualStreamNet(nn.Module):
         result with output-size buffers a stripe high instead of a tile high. A trace (the ONNX
         export) takes the unstriped path: a stripe loop would be frozen at the traced size.
         """
-        if torch.is_grad_enabled() or torch.jit.is_tracing():
+        if not striping():
             return self.forward_with_illumination(x, context).output
         height, width = x.shape[-2:]
         r, bounded, light, _ = self._features(x, context)
         scale = self.config.scale
-        # Bytes per input row of one output-size upsampler buffer (float32).
-        row_bytes = self.config.upsampler_channels * 4 * bounded.shape[-1] * scale * scale
+        # Bytes per input row of one output-size upsampler buffer.
+        row_bytes = (
+            self.config.upsampler_channels * bounded.element_size() * bounded.shape[-1] * scale**2
+        )
         output = run_in_stripes(
             lambda *t: self._render(*t)[0],
             (r, bounded, light),

@@ -26,6 +26,13 @@ STRIPE_BYTES = 8 << 20
 STRIPE_MIN_ROWS = 16
 
 
+def striping() -> bool:
+    """Whether the network's local parts run in stripes now: at inference only. Training needs
+    the autograd graph of the whole tensor, and a trace (the ONNX export) would freeze the
+    stripe loop at the traced size."""
+    return not (torch.is_grad_enabled() or torch.jit.is_tracing())
+
+
 def stripe_rows(row_bytes: int) -> int:
     """Input rows per stripe when one input row costs `row_bytes` in the widest buffer."""
     return max(STRIPE_MIN_ROWS, STRIPE_BYTES // max(1, row_bytes))
