@@ -39,6 +39,9 @@ RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 DEFAULT_WEIGHTS_DIR = RESOURCES / "weights"
 SCALES = (1, 2, 4)
 MIN_TILE = 64
+# Past this a tile core saves almost nothing more on context (2048 px: 1.13x) and a GPU tile
+# would hold gigabytes.
+MAX_TILE = 2048
 
 BACKENDS = ("auto", "torch", "onnx")
 # Picks the backend where the caller does not (the app, `batch`): e.g. ULTRAIS_BACKEND=onnx.
@@ -399,28 +402,28 @@ class Engine:
         at hand.
 
         Peak bytes per input pixel of the tile window, measured on the small config as a whole
-        job's peak RSS less the idle process, the photo and the canvas (`enhance`, 8-bit out,
-        2 threads): about 1.55k at x2 (352 and 576 px cores, 12 MP) and 1.4k at x4 (448 px
-        cores, 2 MP); x1 keeps its earlier figure (1.9k, the bare forward pass). Rounded up by
-        a third here, x4 by more: its 448 px cores keep a 2 MP x4 job near 0.9 GB (the goal is
-        1.2 GB). These are what remain since the network's widest buffers (its output-size
-        tail and full-resolution refinements) run in stripes (`model.stripes`); before that,
-        x4 needed 4.9k and held 224 px cores. Larger networks scale with the square root of
-        their parameter count. The tile computes its core plus at least `overlap` pixels of
-        context on each side, so a larger core wastes less on context ((core + 2 overlap)^2 /
-        core^2: 1.86x at 352 px, 1.65x at 448 px) but holds more memory; on the CPU the budget
-        is `cpu_tile_budget`'s.
+        job's peak RSS less the idle process, the photo and the canvas (`enhance`, 8-bit out):
+        about 1.5-1.6k at x2 (12 MP, 2 threads; 3 MP, 576 px cores, 1 thread) and 1.4k at x4
+        (448 px cores, 2 MP); x1 keeps its earlier figure (1.9k, the bare forward pass), x4 is
+        rounded up to 2k. These are what remain since the network's widest buffers (its
+        output-size tail and full-resolution refinements) run in stripes (`model.stripes`);
+        before that, x4 needed 4.9k and held 224 px cores. Larger networks scale with the
+        square root of their parameter count. The tile computes its core plus at least
+        `overlap` pixels of context on each side, so a larger core wastes less on context
+        (a 12 MP photo's windows cover 1.64x its pixels with 448 px cores, 1.44x with 608 px
+        ones) but holds more memory; on the CPU the budget is `cpu_tile_budget`'s: cores of
+        544 px at x1, 608 px at x2 and 512 px at x4.
         """
-        measured = {1: 1_900, 2: 1_600, 4: 2_000}[descriptor.scale] * 4 / 3
+        measured = {1: 1_900, 2: 1_600, 4: 2_000}[descriptor.scale]
         bytes_per_pixel = measured * max(1.0, descriptor.parameters / 700_000) ** 0.5
         if self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)
-            budget, cap = free * 0.5, 2048
+            budget = free * 0.5
             if self.dtype != torch.float32:
                 bytes_per_pixel /= 2
         else:
-            budget, cap = cpu_tile_budget(available_memory()), CPU_WINDOW_SIDE - 2 * self.overlap
-        side = min(cap, int((budget / bytes_per_pixel) ** 0.5) - 2 * self.overlap)
+            budget = cpu_tile_budget(available_memory())
+        side = min(MAX_TILE, int((budget / bytes_per_pixel) ** 0.5) - 2 * self.overlap)
         return max(MIN_TILE, side - side % descriptor.size_multiple)
 
     def enhance(
@@ -534,19 +537,15 @@ class Engine:
 
 # Bytes of activations one CPU tile may hold, and at most this share of the memory available
 # when the job starts.
-# NOTE: larger cores waste fewer pixels on context ((core + 128)^2 / core^2: 1.86x at 352 px,
-# 1.65x at 448 px), but before the network ran its widest buffers in stripes (`model.stripes`)
-# they were slower: a 12 MP x2 photo took 55.1 s with 352 px cores and 65.1 s with 576 px ones,
-# at 1.69 against 2.78 GB, as buffers over glibc's 32 MB mmap ceiling (see `cpu_allocator`) were
-# mapped afresh for every tile. Now the budget allows 448 px cores at x1, x2 and x4, and the
-# window is capped at CPU_WINDOW_SIDE.
+# NOTE: before the network ran its widest buffers in stripes (`model.stripes`), larger cores
+# were slower: a 12 MP x2 photo took 55.1 s with 352 px cores and 65.1 s with 576 px ones, at
+# 1.69 against 2.78 GB, as buffers over glibc's 32 MB mmap ceiling (see `cpu_allocator`) were
+# mapped afresh for every tile. Session 10 capped the window at 576 px for that reason; with
+# the stripes the one buffer left over the ceiling (the level-0 skip) costs nothing measurable:
+# a 12 MP x2 photo, both threads, one run after another: 67.6 / 70.2 s and 1.14 / 1.25 GB with
+# 448 px cores, 58.5 / 64.0 s and 1.53 / 1.38 GB with the budget's 608 px ones, 58.8 / 65.8 s
+# with glibc's mmap turned off (MALLOC_MMAP_MAX_=0), so the cap went.
 CPU_TILE_BUDGET = 0.9e9
-# The largest CPU tile window (core plus context): its full-resolution 24-channel buffers (the
-# small config's level 0, which cannot run in stripes: it is held for the decoder's skip) are
-# then 31.9 MB, under the mmap ceiling. A 12 MP x2 photo, both threads, one run after another:
-# 71.5 / 72.6 s and 1.12 / 1.16 GB with 448 px cores (576 px windows), 75.1 s and 1.30 GB with
-# 512 px ones, 86.0 s and 1.18 GB for the unstriped network with 352 px ones.
-CPU_WINDOW_SIDE = 576
 CPU_TILE_MEMORY_SHARE = 0.25
 
 
