@@ -210,3 +210,14 @@ tuned = run.state_dict()
 shipped.load_state_dict({k: 0.15 * v + 0.85 * tuned[k] for k, v in shipped.state_dict().items()})
 save_weights(shipped, "runs/b9_x2.safetensors")
 PYEOF
+mv runs/b9_x2.safetensors resources/weights/ultrais_x2.safetensors
+cp runs/r9_x4.m030.safetensors resources/weights/ultrais_x4.safetensors
+# Session 11: x4 continues from the session-10 file, same recipe, 75 minutes (seed 112),
+# beside an x2 run with more synthetic pairs (real 0.45, seed 111; not shipped: no better on
+# the selection set). x4 ships its 45-minute weight average (lowest selection-set order error
+# of the 30/45/60/75-minute averages, all within the gates). Both ran with the session-10 order
+# term (tolerance 4/255, no margin: commit 7aac320), as the term changed while they ran.
+continue_shipped 2 75 8 111 r10_x2 --loss-weight pixel_order=150 --real-fraction 0.45 &
+continue_shipped 4 75 6 112 r10_x4 --loss-weight pixel_order=150
+wait
+cp runs/r10_x4.m045.safetensors resources/weights/ultrais_x4.safetensors
