@@ -215,9 +215,11 @@ cp runs/r9_x4.m030.safetensors resources/weights/ultrais_x4.safetensors
 # Session 11: x4 continues from the session-10 file, same recipe, 75 minutes (seed 112),
 # beside an x2 run with more synthetic pairs (real 0.45, seed 111; not shipped: no better on
 # the selection set). x4 ships its 45-minute weight average (lowest selection-set order error
-# of the 30/45/60/75-minute averages, all within the gates). Both ran with the session-10 order
-# term (tolerance 4/255, no margin: commit 7aac320), as the term changed while they ran.
+# of the 30/45/60/75-minute averages, all within the gates).
 continue_shipped 2 75 8 111 r10_x2 --loss-weight pixel_order=150 --real-fraction 0.45 &
 continue_shipped 4 75 6 112 r10_x4 --loss-weight pixel_order=150
 wait
 cp runs/r10_x4.m045.safetensors resources/weights/ultrais_x4.safetensors
+# Tried and not shipped (model card): x2 with the order term at tolerance 2/255 and a 1/255
+# margin (pixel_order_term(..., tolerance=2 / 255, margin=1 / 255) in losses.total_loss), 40
+# minutes from the shipped file, weight 150 (seed 121, r11a_x2) and 300 (seed 122, r11b_x2).

@@ -241,11 +241,12 @@ def test_color_term_stays_finite_for_predictions_below_zero():
 
 
 def test_pixel_order_term_asks_for_a_margin_the_target_has():
-    """An output that keeps a clear order by a hair (0.2/255) is charged where the target keeps
-    it by more than the margin, and not where the target's own gap is that small."""
+    """With a margin, an output that keeps a clear order by a hair (0.2/255) is charged where the
+    target keeps it by more than the margin, and not where the target's own gap is that small."""
     low = torch.tensor([0.10, 0.12]).view(1, 1, 1, 2).expand(1, 3, 1, 2)
     hair = torch.tensor([0.30, 0.30 + 0.2 / 255]).view(1, 1, 1, 2).expand(1, 3, 1, 2)
     wide = torch.tensor([0.30, 0.40]).view(1, 1, 1, 2).expand(1, 3, 1, 2)
-    assert pixel_order_term(hair, low, wide, samples=64).item() > 0
-    assert pixel_order_term(hair, low, hair, samples=64).item() == 0.0
+    assert pixel_order_term(hair, low, wide, samples=64, margin=1 / 255).item() > 0
+    assert pixel_order_term(hair, low, wide, samples=64).item() == 0.0  # no margin: sign only
+    assert pixel_order_term(hair, low, hair, samples=64, margin=1 / 255).item() == 0.0
     assert pixel_order_term(wide, low, wide, samples=64, margin=0.05).item() == 0.0
