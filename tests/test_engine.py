@@ -343,3 +343,14 @@ def test_cpu_tiles_shrink_when_memory_is_short(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(engine_module, "available_memory", lambda: 2 * 2**30)
     short = engine.auto_tile(small_descriptor(2))
     assert 0 < short < roomy
+
+
+def test_onnx_tiles_keep_their_smaller_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ONNX backend runs the unstriped traced graph: its auto tile stays at 448 px cores
+    where the torch engine's budget allows more (x2: 608 px). Sizing a tile loads no runtime."""
+    from ultrais_core.engine import ONNX_WINDOW_SIDE
+
+    monkeypatch.setattr(engine_module.onnx_runtime, "onnxruntime_available", lambda: True)
+    torch_tile = Engine(device="cpu").auto_tile(small_descriptor(2))
+    onnx_tile = Engine(backend="onnx").auto_tile(small_descriptor(2))
+    assert onnx_tile <= ONNX_WINDOW_SIDE - 2 * 64 < torch_tile

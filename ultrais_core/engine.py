@@ -412,7 +412,8 @@ class Engine:
         `overlap` pixels of context on each side, so a larger core wastes less on context
         (a 12 MP photo's windows cover 1.64x its pixels with 448 px cores, 1.44x with 608 px
         ones) but holds more memory; on the CPU the budget is `cpu_tile_budget`'s: cores of
-        544 px at x1, 608 px at x2 and 512 px at x4.
+        544 px at x1, 608 px at x2 and 512 px at x4 (448 px on the ONNX backend, see
+        ONNX_WINDOW_SIDE).
         """
         measured = {1: 1_900, 2: 1_600, 4: 2_000}[descriptor.scale]
         bytes_per_pixel = measured * max(1.0, descriptor.parameters / 700_000) ** 0.5
@@ -424,6 +425,8 @@ class Engine:
         else:
             budget = cpu_tile_budget(available_memory())
         side = min(MAX_TILE, int((budget / bytes_per_pixel) ** 0.5) - 2 * self.overlap)
+        if self.backend == "onnx":
+            side = min(side, ONNX_WINDOW_SIDE - 2 * self.overlap)
         return max(MIN_TILE, side - side % descriptor.size_multiple)
 
     def enhance(
@@ -546,6 +549,11 @@ class Engine:
 # 448 px cores, 58.5 / 64.0 s and 1.53 / 1.38 GB with the budget's 608 px ones, 58.8 / 65.8 s
 # with glibc's mmap turned off (MALLOC_MMAP_MAX_=0), so the cap went.
 CPU_TILE_BUDGET = 0.9e9
+# The ONNX Runtime backend (the CPU bundle's) runs the traced graph, which is unstriped, so the
+# bytes per pixel above undercount it: a 2 MP x2 photo through `enhance` took 1.48 GB with
+# 448 px cores and 1.86 GB with the budget's 608 px ones (session 11). Its window keeps
+# session 10's 576 px (448 px cores at every scale) until it has a figure of its own.
+ONNX_WINDOW_SIDE = 576
 CPU_TILE_MEMORY_SHARE = 0.25
 
 
