@@ -12,6 +12,7 @@ import torch
 from ultrais_core.errors import UltraISError
 from ultrais_core.model.guidance import CONTEXT_FEATURES, photo_context
 from ultrais_core.training.data import (
+    SAMPLE_KINDS,
     PairDataset,
     clean_key,
     default_data_root,
@@ -147,8 +148,9 @@ def test_real_data_split_fractions():
 
 def test_dataset_shapes_types_and_determinism(data_root):
     ds = PairDataset(data_root, scale=2, split="train", crop_lr=8, real_fraction=0.3, seed=1)
-    low, high, context = ds[3]
+    low, high, context, kind = ds[3]
     assert low.shape == (3, 8, 8) and high.shape == (3, 16, 16)
+    assert kind.dtype == torch.int64 and 0 <= int(kind) < len(SAMPLE_KINDS)
     assert context.shape == (CONTEXT_FEATURES,) and bool(torch.isfinite(context).all())
     assert low.dtype == torch.float32 and high.dtype == torch.float32
     assert float(low.min()) >= 0 and float(high.max()) <= 1
@@ -173,13 +175,15 @@ def test_real_fraction_selects_the_source(data_root):
     # Real highs were written in [0.3, 0.5], clean photos in [0.6, 1.0].
     assert all(real.sample(i)[1].max() <= 0.51 for i in range(10))
     assert all(synthetic.sample(i)[1].min() >= 0.59 for i in range(10))
+    assert {real.sample(i).kind for i in range(10)} == {"real"}
+    assert {synthetic.sample(i).kind for i in range(10)} == {"daylight"}
 
 
 def test_real_crops_stay_aligned(data_root):
     """Low input = high crop with 1/8 or 1/4 of the light, box-downscaled: same place, same turn."""
     ds = PairDataset(data_root, scale=2, crop_lr=8, real_fraction=1.0, length=20)
     for i in range(20):
-        low, high, _ = ds.sample(i)
+        low, high, *_ = ds.sample(i)
         expected = area_downscale(srgb_to_linear(high), 2)
         ratio = expected.mean() / srgb_to_linear(low).mean()
         assert ratio == pytest.approx(8.0, rel=0.2) or ratio == pytest.approx(4.0, rel=0.2)
@@ -193,7 +197,7 @@ def test_real_items_carry_the_whole_frame_as_the_engine_sees_it(data_root):
     ds = PairDataset(data_root, scale=2, crop_lr=8, real_fraction=1.0, length=6)
     pairs = {read_rgb8(p.low).tobytes(): p for p in split_real_pairs(list_real_pairs(data_root))[0]}
     for i in range(6):
-        low, _, photo = ds.sample(i)
+        low, _, photo, _ = ds.sample(i)
         assert photo.shape[0] > low.shape[0] and photo.shape[1] > low.shape[1]
         matches = [
             p
@@ -223,7 +227,7 @@ def test_synthetic_photo_matches_the_whole_photo_degraded(data_root):
 def test_synthetic_items_are_dark(data_root):
     ds = PairDataset(data_root, scale=2, crop_lr=8, real_fraction=0.0, length=20)
     for i in range(20):
-        low, high, photo = ds.sample(i)
+        low, high, photo, _ = ds.sample(i)
         assert srgb_to_linear(low).mean() < srgb_to_linear(high).mean() / 4
         assert srgb_to_linear(photo).mean() < srgb_to_linear(high).mean() / 4
 
@@ -256,7 +260,7 @@ def test_pack_roundtrip(data_root, tmp_path):
     assert items[-1][1] is None and items[-1][0] in {clean_key(p, data_root) for p in val_clean}
 
     from_pack = PairDataset(out, scale=2, crop_lr=8, real_fraction=0.5, length=8)
-    low, high, _ = from_pack[0]
+    low, high, *_ = from_pack[0]
     assert low.shape == (3, 8, 8) and high.shape == (3, 16, 16)
     assert PairDataset(out, scale=2, split="val", crop_lr=8, length=2)[1][0].shape == (3, 8, 8)
     with pytest.raises(UltraISError):
@@ -281,7 +285,7 @@ def test_pack_respects_a_small_budget(data_root, tmp_path):
 def test_dataset_on_the_real_folder():
     ds = PairDataset(REAL_DATA, scale=4, crop_lr=16, real_fraction=0.5, length=4)
     for i in range(4):
-        low, high, _ = ds[i]
+        low, high, *_ = ds[i]
         assert low.shape == (3, 16, 16) and high.shape == (3, 64, 64)
 
 
@@ -292,7 +296,8 @@ def test_night_items_have_an_unclipped_target(data_root):
         data_root, scale=2, crop_lr=16, real_fraction=0.0, night_fraction=1.0, length=8, seed=3
     )
     for i in range(len(ds)):
-        low, high, photo = ds.sample(i)
+        low, high, photo, kind = ds.sample(i)
+        assert kind == "night"
         assert low.shape == (16, 16, 3) and high.shape == (32, 32, 3)
         assert photo.ndim == 3 and photo.shape[2] == 3
         assert high.max() < 250 / 255
@@ -305,7 +310,8 @@ def test_exposed_items_keep_the_input_exposure(data_root):
         data_root, scale=2, crop_lr=16, real_fraction=0.0, exposed_fraction=1.0, length=8, seed=4
     )
     for i in range(len(ds)):
-        low, high, _ = ds.sample(i)
+        low, high, _, kind = ds.sample(i)
+        assert kind == "exposed"
         low_light = srgb_to_linear(low).mean()
         high_light = area_downscale(srgb_to_linear(high), 2).mean()
         assert high_light == pytest.approx(low_light, rel=0.15, abs=0.01)

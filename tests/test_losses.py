@@ -250,3 +250,18 @@ def test_pixel_order_term_asks_for_a_margin_the_target_has():
     assert pixel_order_term(hair, low, wide, samples=64).item() == 0.0  # no margin: sign only
     assert pixel_order_term(hair, low, hair, samples=64, margin=1 / 255).item() == 0.0
     assert pixel_order_term(wide, low, wide, samples=64, margin=0.05).item() == 0.0
+
+
+def test_pixel_order_term_takes_a_margin_per_image():
+    """One margin per image: the image given none is charged nothing for a hair's gap."""
+    low = torch.tensor([0.10, 0.12]).view(1, 1, 1, 2).expand(2, 3, 1, 2)
+    hair = torch.tensor([0.30, 0.30 + 0.2 / 255]).view(1, 1, 1, 2).expand(2, 3, 1, 2)
+    wide = torch.tensor([0.30, 0.40]).view(1, 1, 1, 2).expand(2, 3, 1, 2)
+
+    def charge(margins: list[float]) -> float:
+        torch.manual_seed(0)  # the same sampled pairs for every call
+        return pixel_order_term(hair, low, wide, samples=64, margin=torch.tensor(margins)).item()
+
+    assert 0 < charge([1 / 255, 0.0]) < charge([1 / 255, 1 / 255])
+    assert 0 < charge([0.0, 1 / 255]) < charge([1 / 255, 1 / 255])
+    assert charge([0.0, 0.0]) == 0.0

@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TERM=WEIGHT",
         help="override one loss term's weight (training/losses.py LossWeights), e.g. relight=0",
     )
+    train.add_argument(
+        "--order-margin",
+        type=float,
+        default=0.0,
+        metavar="LEVELS",
+        help="gap (8-bit levels) the pixel order term asks for on all but daylight items",
+    )
     train.set_defaults(handler=run_train)
 
     semantic = commands.add_parser(
@@ -404,6 +411,7 @@ def run_train(args: argparse.Namespace) -> int:
         night_fraction=args.night_fraction,
         exposed_fraction=args.exposed_fraction,
         loss_weights=dict(args.loss_weight),
+        order_margin=args.order_margin / 255,
     )
     train(options)
     return 0

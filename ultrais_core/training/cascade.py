@@ -67,7 +67,7 @@ class CascadeSROptions:
 
 def _psnr_on(model: SRVGGNetCompact, dataset: PairDataset) -> tuple[float, float]:
     """Mean PSNR of the model and of bicubic on a fixed set of validation crops."""
-    batches = [(low[None], high[None], context[None]) for low, high, context in dataset]
+    batches = [(low[None], high[None], context[None]) for low, high, context, _ in dataset]
     bicubic = torch.nn.Upsample(scale_factor=model.scale, mode="bicubic")
     cpu = torch.device("cpu")
     with torch.inference_mode():
@@ -111,7 +111,7 @@ def train_cascade_sr(options: CascadeSROptions) -> dict[str, float]:
     while step < options.steps and time.monotonic() - started < budget:
         train_set.set_epoch(epoch)
         epoch += 1
-        for low, high, _ in DataLoader(train_set, batch_size=options.batch, num_workers=0):
+        for low, high, *_ in DataLoader(train_set, batch_size=options.batch, num_workers=0):
             progress = max(step / options.steps, (time.monotonic() - started) / budget)
             if step >= options.steps or progress >= 1:
                 break

@@ -64,9 +64,16 @@ PACK_MAX_BYTES = 50_000_000
 _STACK_RE = re.compile(r"^(s\d+)_")
 
 
+# What a training item is, in the order of the index `PairDataset` returns with it: a clean
+# photo under-exposed by one global factor, a synthetic night scene, an exposed or dusk photo
+# left as it is, a real under/well-exposed pair.
+SAMPLE_KINDS = ("daylight", "night", "exposed", "real")
+
+
 class TrainingSample(NamedTuple):
-    """One training item: the low-resolution crop, its target, and the dark input of the WHOLE
-    photo (at most CONTEXT_SIDE on its long side) from which the photo context is computed.
+    """One training item: the low-resolution crop, its target, the dark input of the WHOLE
+    photo (at most CONTEXT_SIDE on its long side) from which the photo context is computed,
+    and what kind of item it is (one of SAMPLE_KINDS).
 
     The whole photo, not the crop, because at inference every tile gets the whole photo's
     context: a well-exposed reference is exposed for the whole scene (SICE's references are
@@ -76,6 +83,7 @@ class TrainingSample(NamedTuple):
     low: np.ndarray
     high: np.ndarray
     photo: np.ndarray
+    kind: str
 
 
 class RealPair(NamedTuple):
@@ -600,11 +608,14 @@ class PairDataset(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(low, high, context): CHW crops and the whole photo's context vector."""
-        low, high, photo = self.sample(index)
+    def __getitem__(
+        self, index: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(low, high, context, kind): CHW crops, the whole photo's context vector and the
+        item's index in SAMPLE_KINDS."""
+        low, high, photo, kind = self.sample(index)
         context = photo_context(_to_tensor(photo)[None], max_side=CONTEXT_SIDE)[0]
-        return _to_tensor(low), _to_tensor(high), context
+        return _to_tensor(low), _to_tensor(high), context, torch.tensor(SAMPLE_KINDS.index(kind))
 
     def sample(self, index: int) -> TrainingSample:
         """Item ``index`` as float32 HWC numpy arrays (what ``__getitem__`` wraps)."""
@@ -661,7 +672,7 @@ class PairDataset(Dataset):
         small_size, shrink = self._context_size(img)
         small = to_float(cv2.resize(img, small_size, interpolation=cv2.INTER_AREA))
         photo = night_photo_input(small, scene, rng, shrink)
-        return TrainingSample(np.ascontiguousarray(low), np.ascontiguousarray(high), photo)
+        return TrainingSample(np.ascontiguousarray(low), np.ascontiguousarray(high), photo, "night")
 
     def _exposed_item(self, rng: np.random.Generator) -> TrainingSample:
         """An exposed or dusk photo (darkened 1x-3x, a third of them not at all); the target
@@ -681,9 +692,9 @@ class PairDataset(Dataset):
         )
         low = apply_degradation(clean, self.scale, settings, rng)
         high = linear_to_srgb(srgb_to_linear(clean) / np.float32(darkening)).astype(np.float32)
-        return TrainingSample(low, high, self._synthetic_photo(i, settings, rng))
+        return TrainingSample(low, high, self._synthetic_photo(i, settings, rng), "exposed")
 
-    def _synthetic_item(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _synthetic_item(self, rng: np.random.Generator) -> TrainingSample:
         size = self.crop_lr * self.scale
         # Some clean photos (BSDS is 481x321) are smaller than a x4 crop of 256 px: draw again
         # rather than fail; a few tries find a large one, since most photos are.
@@ -700,7 +711,7 @@ class PairDataset(Dataset):
         high = to_float(np.ascontiguousarray(crop))
         settings = sample_degradation(rng, self.scale, self.degrade_params)
         low = apply_degradation(high, self.scale, settings, rng)
-        return TrainingSample(low, high, self._synthetic_photo(i, settings, rng))
+        return TrainingSample(low, high, self._synthetic_photo(i, settings, rng), "daylight")
 
     def _synthetic_photo(
         self, index: int, settings: DegradeSample, rng: np.random.Generator
@@ -728,7 +739,7 @@ class PairDataset(Dataset):
         )
         return apply_degradation(small, 1, quieter, rng)
 
-    def _real_item(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _real_item(self, rng: np.random.Generator) -> TrainingSample:
         i = int(rng.integers(self._material.real_count))
         low_full, high_full = self._material.real(i)
         s, c = self.scale, self.crop_lr
@@ -742,7 +753,9 @@ class PairDataset(Dataset):
             [low_full[y : y + size, x : x + size], high_full[y : y + size, x : x + size]], rng
         )
         low_lr = real_pair_input(to_float(np.ascontiguousarray(low)), s)
-        return TrainingSample(low_lr, to_float(np.ascontiguousarray(high)), self._real_photo(i))
+        return TrainingSample(
+            low_lr, to_float(np.ascontiguousarray(high)), self._real_photo(i), "real"
+        )
 
     def _real_photo(self, index: int) -> np.ndarray:
         """The whole low frame as the engine would get it (kept: it is the same every time)."""
@@ -765,6 +778,7 @@ def pack_summary_text(summary: PackSummary) -> str:
 
 
 __all__ = [
+    "SAMPLE_KINDS",
     "PackSummary",
     "PairDataset",
     "RealPair",
