@@ -265,3 +265,19 @@ def test_pixel_order_term_takes_a_margin_per_image():
     assert 0 < charge([1 / 255, 0.0]) < charge([1 / 255, 1 / 255])
     assert 0 < charge([0.0, 1 / 255]) < charge([1 / 255, 1 / 255])
     assert charge([0.0, 0.0]) == 0.0
+
+
+def test_pixel_order_term_takes_a_tolerance_per_image():
+    """An image whose tolerance exceeds its input's gap (0.02) has no clear pair to charge."""
+    low = torch.tensor([0.10, 0.12]).view(1, 1, 1, 2).expand(2, 3, 1, 2)
+    flipped = torch.tensor([0.40, 0.30]).view(1, 1, 1, 2).expand(2, 3, 1, 2)
+    wide = torch.tensor([0.30, 0.40]).view(1, 1, 1, 2).expand(2, 3, 1, 2)
+
+    def charge(tolerances: list[float]) -> float:
+        torch.manual_seed(0)
+        return pixel_order_term(
+            flipped, low, wide, samples=64, tolerance=torch.tensor(tolerances)
+        ).item()
+
+    assert 0 < charge([4 / 255, 0.05]) < charge([4 / 255, 4 / 255])
+    assert charge([0.05, 0.05]) == 0.0

@@ -106,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="override one loss term's weight (training/losses.py LossWeights), e.g. relight=0",
     )
     train.add_argument(
+        "--order-tolerance",
+        type=float,
+        default=4.0,
+        metavar="LEVELS",
+        help="input gap (8-bit levels) past which the pixel order term counts an order as clear, "
+        "on all but daylight items",
+    )
+    train.add_argument(
         "--order-margin",
         type=float,
         default=0.0,
@@ -411,6 +419,7 @@ def run_train(args: argparse.Namespace) -> int:
         night_fraction=args.night_fraction,
         exposed_fraction=args.exposed_fraction,
         loss_weights=dict(args.loss_weight),
+        order_tolerance=args.order_tolerance / 255,
         order_margin=args.order_margin / 255,
     )
     train(options)

@@ -60,12 +60,13 @@ class TrainOptions:
     workers: int = 1
     # Overrides of LossWeights' defaults by field name (`--loss-weight relight=0`).
     loss_weights: dict[str, float] = field(default_factory=dict)
-    # The gap (in [0, 1]) the pixel order term asks the output to keep between two pixels whose
-    # order is clear in the input (losses.pixel_order_term's `margin`), on every kind of item
-    # but the daylight under-exposures. NOTE: in session 11 a 1/255 margin on every item cut
-    # x2's order error on the selection set from 154 to 141 but cost 0.55 dB on the synthetic
-    # split, whose dark inputs are mostly noise at that gap; the real, night and exposed items
-    # are where the order error is counted.
+    # The pixel order term's `tolerance` (the input gap past which an order counts as clear) and
+    # `margin` (the gap the output is asked to keep), in [0, 1], on every kind of item but the
+    # daylight under-exposures, which keep the term's defaults. NOTE: in session 11 a tolerance
+    # of 2/255 and a 1/255 margin on every item cut x2's order error on the selection set from
+    # 154 to 141 but cost 0.55 dB on the synthetic split, whose dark inputs are mostly noise at
+    # that gap; the real, night and exposed items are where the order error is counted.
+    order_tolerance: float = 4 / 255
     order_margin: float = 0.0
 
 
@@ -241,6 +242,7 @@ def train(options: TrainOptions) -> Path:
             rendering = model.forward_with_illumination(low, context)
             pred, base = rendering.output, rendering.base
         daylight = kind.to(device) == SAMPLE_KINDS.index("daylight")
+        tolerance = torch.where(daylight, 4 / 255, options.order_tolerance)
         margin = torch.where(daylight, 0.0, options.order_margin)
         loss, terms = total_loss(
             pred.float(),
@@ -249,6 +251,7 @@ def train(options: TrainOptions) -> Path:
             low,
             weights,
             base=base.float(),
+            order_tolerance=tolerance,
             order_margin=margin,
         )
         optimizer.zero_grad(set_to_none=True)
