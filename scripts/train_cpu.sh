@@ -224,11 +224,18 @@ cp runs/r10_x4.m045.safetensors resources/weights/ultrais_x4.safetensors
 # margin (pixel_order_term(..., tolerance=2 / 255, margin=1 / 255) in losses.total_loss), 40
 # minutes from the shipped file, weight 150 (seed 121, r11a_x2) and 300 (seed 122, r11b_x2).
 # Session 12: x1 continues from its session-6 file with the session-10 recipe (pixel order term
-# at weight 150), 70 minutes, one thread, beside two x2 tries (not shipped, see the model card):
-# the order term's margin on every item but the daylight under-exposures (`--order-margin`,
-# seed 141, stopped at 38 minutes), then with the tolerance at 2/255 as well (seed 142).
+# at weight 150), 70 minutes, one thread, beside three x2 runs from the session-10 x2 file with
+# the order term's tolerance and margin on every item but the daylight under-exposures
+# (`--order-tolerance`, `--order-margin`): a 1/255 margin alone (seed 141, stopped at 36
+# minutes), with the tolerance at 2/255 (seed 142), and the same with more daylight pairs
+# (seed 143). What shipped (chosen on the selection set, see the model card): x1 = the 30-minute
+# average, x2 = the third run's 15-minute average.
 continue_shipped 1 70 10 131 r12_x1 --loss-weight pixel_order=150 &
 continue_shipped 2 50 8 141 r12_x2 --loss-weight pixel_order=150 --order-margin 1
 continue_shipped 2 45 8 142 r12b_x2 --loss-weight pixel_order=150 --order-tolerance 2 \
     --order-margin 1
 wait
+continue_shipped 2 40 8 143 r12c_x2 --loss-weight pixel_order=150 --order-tolerance 2 \
+    --order-margin 1 --real-fraction 0.4 --night-fraction 0.2 --exposed-fraction 0.15
+cp runs/r12_x1.m030.safetensors resources/weights/ultrais_x1.safetensors
+cp runs/r12c_x2.m015.safetensors resources/weights/ultrais_x2.safetensors
