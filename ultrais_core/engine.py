@@ -548,6 +548,10 @@ class Engine:
 # a 12 MP x2 photo, both threads, one run after another: 67.6 / 70.2 s and 1.14 / 1.25 GB with
 # 448 px cores, 58.5 / 64.0 s and 1.53 / 1.38 GB with the budget's 608 px ones, 58.8 / 65.8 s
 # with glibc's mmap turned off (MALLOC_MMAP_MAX_=0), so the cap went.
+# NOTE: larger still is slower, not faster, although the windows then cover fewer pixels
+# (1.34x a 12 MP photo with 800 px cores, 1.22x with 1024 px, 1.45x with 608 px): session 12,
+# the same photo and bench command one after another on an idle machine, 43.3 s with the
+# budget's 608 px cores, 74.1 s with 800 px and 64.5 s with 1024 px, at 1.85 / 1.95 / 2.47 GB.
 CPU_TILE_BUDGET = 0.9e9
 # The ONNX Runtime backend (the CPU bundle's) runs the traced graph, which is unstriped, so the
 # bytes per pixel above undercount it: a 2 MP x2 photo through `enhance` took 1.48 GB with
