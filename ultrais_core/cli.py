@@ -108,10 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--order-tolerance",
         type=float,
-        default=4.0,
         metavar="LEVELS",
         help="input gap (8-bit levels) past which the pixel order term counts an order as clear, "
-        "on all but daylight items",
+        "on all but daylight items (default: the term's own, 4)",
     )
     train.add_argument(
         "--order-margin",
@@ -398,7 +397,11 @@ def loss_weight_override(text: str) -> tuple[str, float]:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from ultrais_core.training.losses import PIXEL_ORDER_TOLERANCE
     from ultrais_core.training.train import TrainOptions, train
+
+    levels = args.order_tolerance
+    tolerance = PIXEL_ORDER_TOLERANCE if levels is None else levels / 255
 
     options = TrainOptions(
         scale=args.scale,
@@ -419,7 +422,7 @@ def run_train(args: argparse.Namespace) -> int:
         night_fraction=args.night_fraction,
         exposed_fraction=args.exposed_fraction,
         loss_weights=dict(args.loss_weight),
-        order_tolerance=args.order_tolerance / 255,
+        order_tolerance=tolerance,
         order_margin=args.order_margin / 255,
     )
     train(options)
